@@ -1,0 +1,178 @@
+# bpftape: the one Makefile. `make help` lists the targets.
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.DEFAULT_GOAL := all
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+B := build
+PREFIX ?= /usr/local
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+V ?= 0
+WERROR ?= 0
+STATIC ?= 0
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Wshadow -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -Ireplay -Ibpf -Iuser -Itools -I$(B)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
+
+# --- the tape format library (replay/): every binary links it ---------------
+FORMAT_SRCS := replay/tape_codec.c replay/tape_header.c replay/tape_writer.c \
+	replay/tape_reader.c replay/tape_checksum.c replay/byte_input.c \
+	replay/byte_output.c replay/mwrap.c replay/event_source.c
+FORMAT_OBJS := $(FORMAT_SRCS:%.c=$(B)/%.o)
+LIBTAPE := $(B)/libtape.a
+
+# --- the replay engine: libc and libzstd only --------------------------------
+ENGINE_SRCS := $(filter-out $(FORMAT_SRCS),$(wildcard replay/*.c))
+ENGINE_OBJS := $(ENGINE_SRCS:%.c=$(B)/%.o)
+ENGINE := $(B)/bpftape-replay
+
+# --- BPF programs: one object per feature, linked into one, one skeleton ----
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:%.c=$(B)/%.o)
+BPF_LINKED := $(B)/bpf/record.linked.o
+SKEL := $(B)/record.skel.h
+
+# --- the bpftape command: user/ (record, dispatch) and tools/ (subcommands) --
+CMD_SRCS := $(wildcard user/*.c) $(wildcard tools/*.c)
+CMD_OBJS := $(CMD_SRCS:%.c=$(B)/%.o)
+CMD := $(B)/bpftape
+CMD_LIBS := -lbpf -lelf -lz -lzstd -lpthread
+ifeq ($(STATIC),1)
+CMD_LDFLAGS := -static
+endif
+
+# --- tests, benchmarks, fuzzers ----------------------------------------------
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
+WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
+WORKLOAD_BINS := $(WORKLOAD_SRCS:tests/workloads/%.c=$(B)/tests/workloads/%)
+BENCH_SRCS := $(wildcard tools/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:tools/bench/%.c=$(B)/bench/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_SECONDS ?= 60
+
+MAN_PAGES := $(wildcard docs/man/*.1)
+
+.PHONY: all deps test bench fuzz install clean vmlinux help demo check-static
+
+all: $(CMD) $(ENGINE)
+
+help:
+	@echo 'make            build bpftape and bpftape-replay into $(B)/'
+	@echo 'make deps       install missing Debian packages (apt-get)'
+	@echo 'make test       build and run every test (needs root for the BPF tests)'
+	@echo 'make demo       record the bundled demo workload, then replay it'
+	@echo 'make bench      run the benchmarks and print their ratios'
+	@echo 'make fuzz       run each fuzzer for FUZZ_SECONDS (default $(FUZZ_SECONDS))'
+	@echo 'make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
+	@echo 'make install    install into PREFIX (default $(PREFIX))'
+	@echo 'options: V=1 verbose, WERROR=1 warnings are errors, STATIC=1 static bpftape'
+
+deps:
+	$(Q)tools/install-deps.sh
+
+$(B)/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBTAPE): $(FORMAT_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(ENGINE): $(ENGINE_OBJS) $(LIBTAPE)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lzstd -lpthread -lm
+
+# BPF: compile each feature, link them into one object, generate its skeleton.
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BPF_LINKED): $(BPF_OBJS)
+	$(call msg,BPFLINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(BPF_LINKED)
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name record > $@
+
+# Every object of the command may include the skeleton: generate it first.
+$(CMD_OBJS): | $(SKEL)
+
+$(CMD): $(CMD_OBJS) $(LIBTAPE)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(CMD_LDFLAGS) -o $@ $^ $(CMD_LIBS)
+
+$(B)/tests/unit/%: tests/unit/%.c $(LIBTAPE)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBTAPE) -lzstd -lz
+
+# Workloads call the allocator exactly as written: no builtin folding of malloc/free.
+$(B)/tests/workloads/%: tests/workloads/%.c $(LIBTAPE)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -fno-builtin -O1 -o $@ $< -lpthread
+
+$(B)/bench/%: tools/bench/%.c $(LIBTAPE)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -fno-builtin -o $@ $< $(LIBTAPE) -lzstd -lz -lpthread
+
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ireplay -fsanitize=fuzzer,address,undefined
+$(B)/fuzz/%: tests/fuzz/%.c $(FORMAT_SRCS) $(filter-out replay/main.c,$(ENGINE_SRCS))
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -lzstd -lpthread -lm
+
+test: all $(UNIT_BINS) $(WORKLOAD_BINS)
+	$(Q)tests/run.sh
+
+bench: all $(BENCH_BINS) $(WORKLOAD_BINS)
+	$(Q)tools/bench/run.sh
+
+fuzz: $(FUZZ_BINS)
+	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+demo: all $(WORKLOAD_BINS)
+	$(Q)tools/demo.sh
+
+check-static:
+	$(Q)$(MAKE) --no-print-directory STATIC=1 B=$(B)/static $(B)/static/bpftape
+	$(Q)file $(B)/static/bpftape | grep -q 'statically linked'
+
+vmlinux:
+	$(Q)mkdir -p vmlinux/$(ARCH)
+	$(Q){ echo "/* Generated by 'make vmlinux' with $$($(BPFTOOL) version | head -1) from the BTF of Linux $$(uname -r) ($$(uname -m)). */"; \
+	      $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c; } > vmlinux/$(ARCH)/vmlinux.h.tmp
+	$(Q)mv vmlinux/$(ARCH)/vmlinux.h.tmp vmlinux/$(ARCH)/vmlinux.h
+	@echo "  wrote vmlinux/$(ARCH)/vmlinux.h"
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(CMD) $(ENGINE) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(MAN_PAGES) $(DESTDIR)$(PREFIX)/share/man/man1/
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

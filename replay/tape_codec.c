@@ -1,0 +1,386 @@
+/* Event records to and from bytes. Layouts are in docs/FORMAT.md, "Records". */
+#include <string.h>
+
+#include "bytes.h"
+#include "tape_codec.h"
+#include "tape_format.h"
+
+/*
+ * Which fields each allocator record carries, in the order they are stored:
+ * ptr, nmemb, align, size, err, then result and caller. Encoder and decoder
+ * both walk this table, so that they cannot disagree.
+ */
+struct alloc_layout {
+	uint8_t ptr, nmemb, align, size, err, result;
+};
+
+static const struct alloc_layout alloc_layouts[TAPE_EV_FREE + 1] = {
+	[TAPE_EV_MALLOC] = { .size = 1, .result = 1 },
+	[TAPE_EV_CALLOC] = { .nmemb = 1, .size = 1, .result = 1 },
+	[TAPE_EV_REALLOC] = { .ptr = 1, .size = 1, .result = 1 },
+	[TAPE_EV_REALLOCARRAY] = { .ptr = 1, .nmemb = 1, .size = 1, .result = 1 },
+	[TAPE_EV_POSIX_MEMALIGN] = { .align = 1, .size = 1, .err = 1, .result = 1 },
+	[TAPE_EV_ALIGNED_ALLOC] = { .align = 1, .size = 1, .result = 1 },
+	[TAPE_EV_MEMALIGN] = { .align = 1, .size = 1, .result = 1 },
+	[TAPE_EV_VALLOC] = { .size = 1, .result = 1 },
+	[TAPE_EV_PVALLOC] = { .size = 1, .result = 1 },
+	[TAPE_EV_FREE] = { .ptr = 1 },
+};
+
+static const char *const type_names[TAPE_EV_MAX_KNOWN + 1] = {
+	[TAPE_EV_MALLOC] = "malloc",
+	[TAPE_EV_CALLOC] = "calloc",
+	[TAPE_EV_REALLOC] = "realloc",
+	[TAPE_EV_REALLOCARRAY] = "reallocarray",
+	[TAPE_EV_POSIX_MEMALIGN] = "posix_memalign",
+	[TAPE_EV_ALIGNED_ALLOC] = "aligned_alloc",
+	[TAPE_EV_MEMALIGN] = "memalign",
+	[TAPE_EV_VALLOC] = "valloc",
+	[TAPE_EV_PVALLOC] = "pvalloc",
+	[TAPE_EV_FREE] = "free",
+	[TAPE_EV_SYSCALL] = "syscall",
+	[TAPE_EV_FORK] = "fork",
+	[TAPE_EV_EXEC] = "exec",
+	[TAPE_EV_EXIT] = "exit",
+	[TAPE_EV_COMM] = "comm",
+	[TAPE_EV_MAP] = "map",
+	[TAPE_EV_LOSS] = "loss",
+	[TAPE_EV_ATTACH] = "attach",
+	[TAPE_EV_DETACH] = "detach",
+};
+
+const char *tape_type_name(unsigned type)
+{
+	if (type <= TAPE_EV_MAX_KNOWN && type_names[type])
+		return type_names[type];
+	return "unknown";
+}
+
+unsigned tape_type_from_name(const char *name)
+{
+	for (unsigned t = 1; t <= TAPE_EV_MAX_KNOWN; t++)
+		if (type_names[t] && !strcmp(type_names[t], name))
+			return t;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ encode */
+
+struct out {
+	uint8_t *p;
+};
+
+static inline void put_u(struct out *o, uint64_t v)
+{
+	o->p += varint_put(o->p, v);
+}
+
+static inline void put_s(struct out *o, int64_t v)
+{
+	o->p += varint_put(o->p, zigzag(v));
+}
+
+static inline void put_delta(struct out *o, uint64_t *prev, uint64_t v)
+{
+	put_s(o, (int64_t)(v - *prev));
+	*prev = v;
+}
+
+static void put_bytes(struct out *o, const void *data, uint32_t len)
+{
+	if (len > TAPE_STRING_MAX)
+		len = TAPE_STRING_MAX;
+	put_u(o, len);
+	if (len)
+		memcpy(o->p, data, len);
+	o->p += len;
+}
+
+static void encode_alloc(struct tape_delta_state *s, unsigned type, const struct tape_alloc *a,
+			 struct out *o)
+{
+	const struct alloc_layout *l = &alloc_layouts[type];
+	unsigned flags = 0;
+
+	if (l->result && !a->result)
+		flags |= TAPE_AF_RESULT_NULL;
+	if (l->ptr && !a->ptr)
+		flags |= TAPE_AF_PTR_NULL;
+	if (!a->caller)
+		flags |= TAPE_AF_NO_CALLER;
+	put_u(o, flags);
+	if (l->ptr && a->ptr)
+		put_delta(o, &s->ptr, a->ptr);
+	if (l->nmemb)
+		put_u(o, a->nmemb);
+	if (l->align)
+		put_u(o, a->align);
+	if (l->size)
+		put_u(o, a->size);
+	if (l->err)
+		put_s(o, a->err);
+	if (l->result && a->result)
+		put_delta(o, &s->ptr, a->result);
+	if (a->caller)
+		put_delta(o, &s->caller, a->caller);
+}
+
+static void encode_syscall(const struct tape_syscall *sc, struct out *o)
+{
+	unsigned nargs = sc->nargs > 6 ? 6 : sc->nargs;
+	bool has_path = sc->path_state == TAPE_PATH_OK || sc->path_state == TAPE_PATH_TRUNCATED;
+
+	put_u(o, sc->flags | (unsigned)sc->path_state << TAPE_SF_PATH_SHIFT);
+	put_u(o, sc->nr);
+	put_u(o, nargs);
+	for (unsigned i = 0; i < nargs; i++)
+		put_s(o, (int64_t)sc->args[i]);
+	put_s(o, sc->ret);
+	put_u(o, sc->duration);
+	if (has_path)
+		put_bytes(o, sc->path, sc->path_len);
+}
+
+size_t tape_encode_payload(struct tape_delta_state *s, const struct tape_event *ev, uint8_t *buf)
+{
+	struct out o = { buf };
+	uint64_t pid = s->pid, tid = s->tid;
+
+	/* The common prefix: every record has it, known to the reader or not. */
+	put_s(&o, (int64_t)ev->pid - (int64_t)pid);
+	put_s(&o, (int64_t)ev->tid - (int64_t)tid);
+	put_delta(&o, &s->ts, ev->ts);
+	s->pid = ev->pid;
+	s->tid = ev->tid;
+
+	switch (ev->type) {
+	case TAPE_EV_MALLOC ... TAPE_EV_FREE:
+		encode_alloc(s, ev->type, &ev->alloc, &o);
+		break;
+	case TAPE_EV_SYSCALL:
+		encode_syscall(&ev->sys, &o);
+		break;
+	case TAPE_EV_FORK:
+		put_s(&o, (int64_t)ev->fork.child_pid - ev->pid);
+		put_s(&o, (int64_t)ev->fork.child_tid - ev->fork.child_pid);
+		put_u(&o, ev->fork.flags);
+		break;
+	case TAPE_EV_EXEC:
+		put_s(&o, (int64_t)ev->exec.old_tid - ev->tid);
+		put_bytes(&o, ev->exec.filename, ev->exec.name_len);
+		break;
+	case TAPE_EV_EXIT:
+		put_s(&o, ev->exit.code);
+		put_u(&o, ev->exit.flags);
+		break;
+	case TAPE_EV_COMM:
+		put_bytes(&o, ev->comm.name, ev->comm.len);
+		break;
+	case TAPE_EV_MAP:
+		put_u(&o, ev->map.start);
+		put_u(&o, ev->map.end - ev->map.start);
+		put_u(&o, ev->map.offset);
+		put_bytes(&o, ev->map.build_id, ev->map.build_id_len);
+		put_bytes(&o, ev->map.path, ev->map.path_len);
+		break;
+	case TAPE_EV_LOSS:
+		put_u(&o, ev->loss.lost_type);
+		put_u(&o, ev->loss.reason);
+		put_u(&o, ev->loss.cpu == TAPE_LOSS_NO_CPU ? 0 : (uint64_t)ev->loss.cpu + 1);
+		put_u(&o, ev->loss.count);
+		put_u(&o, ev->ts >= ev->loss.first_ts ? ev->ts - ev->loss.first_ts : 0);
+		break;
+	case TAPE_EV_ATTACH:
+	case TAPE_EV_DETACH:
+		put_u(&o, ev->marker.what);
+		break;
+	default:
+		break;
+	}
+	return o.p - buf;
+}
+
+/* ------------------------------------------------------------------ decode */
+
+struct in {
+	const uint8_t *p;
+	const uint8_t *end;
+	bool bad;
+};
+
+static uint64_t get_u(struct in *in)
+{
+	uint64_t v = 0;
+	size_t n;
+
+	if (in->bad)
+		return 0;
+	n = varint_get(in->p, in->end, &v);
+	if (!n) {
+		in->bad = true;
+		return 0;
+	}
+	in->p += n;
+	return v;
+}
+
+static int64_t get_s(struct in *in)
+{
+	return unzigzag(get_u(in));
+}
+
+static uint64_t get_delta(struct in *in, uint64_t *prev)
+{
+	*prev += (uint64_t)get_s(in);
+	return *prev;
+}
+
+/* A length-prefixed byte string; points into the input. */
+static const uint8_t *get_bytes(struct in *in, uint32_t *len)
+{
+	uint64_t n = get_u(in);
+	const uint8_t *p = in->p;
+
+	if (in->bad || n > (uint64_t)(in->end - in->p)) {
+		in->bad = true;
+		*len = 0;
+		return NULL;
+	}
+	*len = n;
+	in->p += n;
+	return p;
+}
+
+static uint32_t get_u32(struct in *in)
+{
+	uint64_t v = get_u(in);
+
+	if (v > UINT32_MAX)
+		in->bad = true;
+	return v;
+}
+
+static void decode_alloc(struct tape_delta_state *s, unsigned type, struct in *in,
+			 struct tape_alloc *a)
+{
+	const struct alloc_layout *l = &alloc_layouts[type];
+	uint64_t flags = get_u(in);
+
+	if (l->ptr && !(flags & TAPE_AF_PTR_NULL))
+		a->ptr = get_delta(in, &s->ptr);
+	if (l->nmemb)
+		a->nmemb = get_u(in);
+	if (l->align)
+		a->align = get_u(in);
+	if (l->size)
+		a->size = get_u(in);
+	if (l->err)
+		a->err = (int32_t)get_s(in);
+	if (l->result && !(flags & TAPE_AF_RESULT_NULL))
+		a->result = get_delta(in, &s->ptr);
+	if (!(flags & TAPE_AF_NO_CALLER))
+		a->caller = get_delta(in, &s->caller);
+}
+
+static void decode_syscall(struct in *in, struct tape_syscall *sc)
+{
+	uint64_t flags = get_u(in);
+	uint64_t nargs;
+
+	sc->flags = flags & ((1u << TAPE_SF_PATH_SHIFT) - 1);
+	sc->path_state = flags >> TAPE_SF_PATH_SHIFT;
+	sc->nr = get_u32(in);
+	nargs = get_u(in);
+	if (nargs > 6 || sc->path_state > TAPE_PATH_UNREADABLE) {
+		in->bad = true;
+		return;
+	}
+	sc->nargs = nargs;
+	for (unsigned i = 0; i < nargs; i++)
+		sc->args[i] = (uint64_t)get_s(in);
+	sc->ret = get_s(in);
+	sc->duration = get_u(in);
+	if (sc->path_state == TAPE_PATH_OK || sc->path_state == TAPE_PATH_TRUNCATED)
+		sc->path = (const char *)get_bytes(in, &sc->path_len);
+}
+
+int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8_t *end,
+		       struct tape_event *ev, size_t *used)
+{
+	struct in in = { p, end, false };
+	uint64_t len;
+	unsigned type;
+
+	memset(ev, 0, sizeof(*ev));
+	type = *in.p++;
+	len = get_u(&in);
+	if (in.bad || len > (uint64_t)(end - in.p) || len > TAPE_RECORD_MAX_PAYLOAD)
+		return TAPE_DECODE_BAD;
+	in.end = in.p + len;
+	*used = in.end - p;
+	ev->type = type;
+	ev->len = len;
+
+	ev->pid = s->pid + (uint32_t)get_s(&in);
+	ev->tid = s->tid + (uint32_t)get_s(&in);
+	ev->ts = get_delta(&in, &s->ts);
+	if (in.bad)
+		return TAPE_DECODE_BAD;
+	s->pid = ev->pid;
+	s->tid = ev->tid;
+
+	switch (type) {
+	case TAPE_EV_MALLOC ... TAPE_EV_FREE:
+		decode_alloc(s, type, &in, &ev->alloc);
+		break;
+	case TAPE_EV_SYSCALL:
+		decode_syscall(&in, &ev->sys);
+		break;
+	case TAPE_EV_FORK:
+		ev->fork.child_pid = ev->pid + (uint32_t)get_s(&in);
+		ev->fork.child_tid = ev->fork.child_pid + (uint32_t)get_s(&in);
+		ev->fork.flags = get_u32(&in);
+		break;
+	case TAPE_EV_EXEC:
+		ev->exec.old_tid = ev->tid + (uint32_t)get_s(&in);
+		ev->exec.filename = (const char *)get_bytes(&in, &ev->exec.name_len);
+		break;
+	case TAPE_EV_EXIT:
+		ev->exit.code = (int32_t)get_s(&in);
+		ev->exit.flags = get_u32(&in);
+		break;
+	case TAPE_EV_COMM:
+		ev->comm.name = (const char *)get_bytes(&in, &ev->comm.len);
+		break;
+	case TAPE_EV_MAP:
+		ev->map.start = get_u(&in);
+		ev->map.end = ev->map.start + get_u(&in);
+		ev->map.offset = get_u(&in);
+		ev->map.build_id = get_bytes(&in, &ev->map.build_id_len);
+		ev->map.path = (const char *)get_bytes(&in, &ev->map.path_len);
+		break;
+	case TAPE_EV_LOSS: {
+		uint64_t cpu;
+
+		ev->loss.lost_type = get_u32(&in);
+		ev->loss.reason = get_u32(&in);
+		cpu = get_u(&in);
+		ev->loss.cpu = cpu ? (uint32_t)(cpu - 1) : TAPE_LOSS_NO_CPU;
+		ev->loss.count = get_u(&in);
+		ev->loss.first_ts = ev->ts - get_u(&in);
+		break;
+	}
+	case TAPE_EV_ATTACH:
+	case TAPE_EV_DETACH:
+		ev->marker.what = get_u32(&in);
+		break;
+	default:
+		/* Unknown kinds are skipped by length; only the prefix was used. */
+		return TAPE_DECODE_UNKNOWN;
+	}
+	/*
+	 * Trailing bytes are allowed: a later minor version may append fields
+	 * to a known kind, and older readers skip them.
+	 */
+	return in.bad ? TAPE_DECODE_BAD : TAPE_DECODE_OK;
+}
