@@ -26,11 +26,11 @@ WARN := -Wall -Wextra -Wshadow -Wno-missing-field-initializers
 ifeq ($(WERROR),1)
 WARN += -Werror
 endif
-ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -Ireplay -Ibpf -Iuser -Itools -I$(B)
+ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -I. -Ireplay -Iuser -Itools -I$(B)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
 
 # --- the tape format library (replay/): every binary links it ---------------
-FORMAT_SRCS := replay/tape_codec.c replay/tape_header.c replay/tape_writer.c \
+FORMAT_SRCS := replay/parse.c replay/u64map.c replay/tape_codec.c replay/tape_header.c replay/tape_writer.c \
 	replay/tape_reader.c replay/tape_checksum.c replay/byte_input.c \
 	replay/byte_output.c replay/mwrap.c replay/event_source.c
 FORMAT_OBJS := $(FORMAT_SRCS:%.c=$(B)/%.o)
@@ -69,7 +69,7 @@ FUZZ_SECONDS ?= 60
 
 MAN_PAGES := $(wildcard docs/man/*.1)
 
-.PHONY: all deps test bench fuzz install clean vmlinux help demo check-static
+.PHONY: all deps test bench fuzz install clean vmlinux syscall-table help demo check-static
 
 all: $(CMD) $(ENGINE)
 
@@ -81,6 +81,7 @@ help:
 	@echo 'make bench      run the benchmarks and print their ratios'
 	@echo 'make fuzz       run each fuzzer for FUZZ_SECONDS (default $(FUZZ_SECONDS))'
 	@echo 'make vmlinux    regenerate vmlinux/$(ARCH)/vmlinux.h from this kernel'
+	@echo 'make syscall-table  regenerate user/syscall_table_$(ARCH).h (needs root)'
 	@echo 'make install    install into PREFIX (default $(PREFIX))'
 	@echo 'options: V=1 verbose, WERROR=1 warnings are errors, STATIC=1 static bpftape'
 
@@ -113,7 +114,7 @@ $(BPF_LINKED): $(BPF_OBJS)
 
 $(SKEL): $(BPF_LINKED)
 	$(call msg,SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name record > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name record_bpf > $@
 
 # Every object of the command may include the skeleton: generate it first.
 $(CMD_OBJS): | $(SKEL)
@@ -166,6 +167,9 @@ vmlinux:
 	      $(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c; } > vmlinux/$(ARCH)/vmlinux.h.tmp
 	$(Q)mv vmlinux/$(ARCH)/vmlinux.h.tmp vmlinux/$(ARCH)/vmlinux.h
 	@echo "  wrote vmlinux/$(ARCH)/vmlinux.h"
+
+syscall-table:
+	$(Q)tools/gen-syscall-table.sh user/syscall_table_$(ARCH).h
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1

@@ -134,6 +134,7 @@ struct mwrap_writer {
 	struct byte_output *out;
 	uint64_t page_size;
 	uint64_t records;
+	uint64_t bytes;
 	struct mwrap_drops drops;
 };
 
@@ -238,6 +239,7 @@ int mwrap_writer__add(struct mwrap_writer *w, const struct tape_event *ev)
 	if (err)
 		return err;
 	w->records++;
+	w->bytes += n * WORD;
 	return 1;
 }
 
@@ -249,6 +251,11 @@ const struct mwrap_drops *mwrap_writer__drops(const struct mwrap_writer *w)
 uint64_t mwrap_writer__records(const struct mwrap_writer *w)
 {
 	return w->records;
+}
+
+uint64_t mwrap_writer__bytes(const struct mwrap_writer *w)
+{
+	return w->bytes;
 }
 
 void mwrap_writer__free(struct mwrap_writer *w)

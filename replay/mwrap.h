@@ -57,6 +57,8 @@ int mwrap_writer__open(struct mwrap_writer **w, struct byte_output *out, uint32_
 int mwrap_writer__add(struct mwrap_writer *w, const struct tape_event *ev);
 const struct mwrap_drops *mwrap_writer__drops(const struct mwrap_writer *w);
 uint64_t mwrap_writer__records(const struct mwrap_writer *w);
+/* Bytes of records written (before any compression). */
+uint64_t mwrap_writer__bytes(const struct mwrap_writer *w);
 void mwrap_writer__free(struct mwrap_writer *w);
 
 #endif

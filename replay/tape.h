@@ -134,6 +134,7 @@ enum tape_loss_reason {
 	TAPE_LOSS_FOLLOW_GAP = 3,	/* a followed child ran before its probes were attached */
 	TAPE_LOSS_INFLIGHT = 4,		/* no room to remember a call's arguments until it returned */
 	TAPE_LOSS_DAMAGE = 5,		/* a reader skipped damaged input (conversions) */
+	TAPE_LOSS_NO_RETURN = 6,	/* a call whose return probe never fired */
 };
 
 #define TAPE_LOSS_NO_CPU UINT32_MAX
@@ -266,6 +267,12 @@ uint32_t tape_encoder__count(const struct tape_encoder *e);
  * one with fresh delta state. Returns 0 when there was nothing to take.
  */
 int tape_encoder__take(struct tape_encoder *e, struct tape_raw_chunk *out);
+/*
+ * Calls fn for each event of a raw chunk, in order; stops when fn returns
+ * non-zero and returns that. Returns -EBADMSG for a malformed chunk.
+ */
+int tape_raw_chunk__each(const struct tape_raw_chunk *c,
+			 int (*fn)(const struct tape_event *ev, void *ctx), void *ctx);
 /* Gives a buffer back for reuse, so that steady-state recording does not allocate. */
 void tape_encoder__recycle(struct tape_encoder *e, struct tape_raw_chunk *c);
 void tape_raw_chunk__free(struct tape_raw_chunk *c);

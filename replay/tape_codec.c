@@ -1,4 +1,5 @@
 /* Event records to and from bytes. Layouts are in docs/FORMAT.md, "Records". */
+#include <errno.h>
 #include <string.h>
 
 #include "bytes.h"
@@ -383,4 +384,24 @@ int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8
 	 * to a known kind, and older readers skip them.
 	 */
 	return in.bad ? TAPE_DECODE_BAD : TAPE_DECODE_OK;
+}
+
+int tape_raw_chunk__each(const struct tape_raw_chunk *c,
+			 int (*fn)(const struct tape_event *ev, void *ctx), void *ctx)
+{
+	struct tape_delta_state st = { 0 };
+	const uint8_t *p = c->data, *end = c->data + c->len;
+
+	while (p < end) {
+		struct tape_event ev;
+		size_t used;
+		int r = tape_decode_record(&st, p, end, &ev, &used);
+
+		if (r == TAPE_DECODE_BAD)
+			return -EBADMSG;
+		p += used;
+		if (r == TAPE_DECODE_OK && (r = fn(&ev, ctx)))
+			return r;
+	}
+	return 0;
 }

@@ -1,0 +1,28 @@
+/*
+ * Allocator calls: the records alloc.bpf.c puts in the ring buffer, shared
+ * with user/alloc_probes.c and user/drain.c. Include bpf/record.h first.
+ */
+#ifndef BPFTAPE_BPF_ALLOC_H
+#define BPFTAPE_BPF_ALLOC_H
+
+/*
+ * An allocation, written when it returns. args are the function's first
+ * three arguments as passed: (size), (nmemb, size), (ptr, size),
+ * (ptr, nmemb, size), (memptr, align, size), (align, size).
+ */
+struct alloc_rec {
+	struct rec_hdr hdr;	/* kind: EV_MALLOC .. EV_PVALLOC */
+	__u64 args[3];
+	__u64 result;		/* returned pointer; posix_memalign: *memptr when ret is 0 */
+	__u64 caller;		/* return address, read from the stack at entry */
+	__s64 ret;		/* the raw return register (posix_memalign's error code) */
+};
+
+/* A free, written when it is entered, before the block is given back. */
+struct free_rec {
+	struct rec_hdr hdr;	/* kind: EV_FREE */
+	__u64 ptr;
+	__u64 caller;
+};
+
+#endif

@@ -1,0 +1,119 @@
+/* bpftape dump: a tape's header, then one line (or JSON object) per event. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "event_filter.h"
+#include "parse.h"
+#include "tool_input.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: bpftape dump [OPTIONS] TAPE\n\n"
+		"Prints the tape's header (how it was recorded), then every event in tape\n"
+		"order: time since the start, pid/tid, thread name, the call with its\n"
+		"arguments and result, and the caller. Reads bpftape tapes and mwrap traces\n"
+		"(raw, .gz, .zst, .bz2); mwrap traces have no times, threads or callers.\n\n"
+		"Options:\n"
+		"  --json             the header, then one JSON object per event, a line each\n"
+		"  --no-header        events only\n"
+		"  -n, --count N      stop after N events\n"
+		EVENT_FILTER_HELP
+		"  --no-symbols       show callers as addresses, without reading ELF files\n"
+		"  --symfs DIR        look for the recorded files under DIR\n"
+		"  -h, --help         this help\n\n"
+		"Examples:\n"
+		"  bpftape dump app.tape | less\n"
+		"  bpftape dump --event alloc --tid 4242 app.tape\n"
+		"  bpftape dump --json --event syscall app.tape | jq .name\n");
+}
+
+int do_dump(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "no-header", no_argument, NULL, 'H' },
+		{ "count", required_argument, NULL, 'n' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "tid", required_argument, NULL, 't' },
+		{ "event", required_argument, NULL, 'e' },
+		{ "since", required_argument, NULL, 's' },
+		{ "until", required_argument, NULL, 'u' },
+		{ "no-symbols", no_argument, NULL, 'S' },
+		{ "symfs", required_argument, NULL, 'F' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct event_filter filter;
+	struct tool_input in;
+	struct tape_event ev;
+	bool json = false, header = true, symbols = true;
+	const char *symfs = NULL;
+	uint64_t limit = UINT64_MAX, shown = 0;
+	int c, idx = 0, err, status;
+
+	event_filter__init(&filter);
+	while ((c = getopt_long(argc, argv, "hn:", opts, &idx)) != -1) {
+		switch (c) {
+		case 'j':
+			json = true;
+			break;
+		case 'H':
+			header = false;
+			break;
+		case 'n':
+			err = parse_u64(optarg, 1, UINT64_MAX, &limit);
+			if (err)
+				return cli_bad_value("--count", optarg, err, "expected a positive count");
+			break;
+		case 'p': case 't': case 'e': case 's': case 'u':
+			/* Long-only options: idx names the one given. */
+			err = event_filter__option(&filter, opts[idx].name, optarg);
+			if (err)
+				return err;
+			break;
+		case 'S':
+			symbols = false;
+			break;
+		case 'F':
+			symfs = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			return cli_usage("unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage(optind == argc ? "which tape? give one file" : "give exactly one tape");
+	status = tool_input__open(&in, argv[optind], symbols, symfs);
+	if (status)
+		return status;
+	if (header) {
+		const struct tape_header *h = event_source__header(in.src);
+		const char *fmt = event_source__format_name(in.src);
+
+		if (json)
+			print_header_json(stdout, h, fmt);
+		else
+			print_header_text(stdout, h, fmt);
+	}
+	while (shown < limit && tool_input__next(&in, &ev)) {
+		if (!event_filter__match(&filter, &ev))
+			continue;
+		if (json)
+			print_event_json(stdout, &ev, &in.pctx);
+		else
+			print_event_text(stdout, &ev, &in.pctx);
+		shown++;
+	}
+	if (fflush(stdout)) {
+		cli_error("cannot write the output: %m");
+		tool_input__finish(&in);
+		return EXIT_FAIL;
+	}
+	return tool_input__finish(&in);
+}

@@ -1,0 +1,27 @@
+/*
+ * Offline symbolisation of caller addresses: the tape's memory-map records
+ * say which file an address fell in; the file's ELF symbols name it. A file
+ * that is missing or has another build ID than the recorded one is named
+ * once, and its addresses are shown as file+offset, never as a wrong name.
+ */
+#ifndef BPFTAPE_SYMBOLIZE_H
+#define BPFTAPE_SYMBOLIZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tape.h"
+
+struct symbolizer;
+
+/* symfs: a directory under which the recorded paths are looked up (may be NULL). */
+struct symbolizer *symbolizer__new(const char *symfs);
+void symbolizer__free(struct symbolizer *s);
+/* Learns from map, fork and exec records; ignores the rest. */
+void symbolizer__update(struct symbolizer *s, const struct tape_event *ev);
+/* Writes "fn+0x14 (file)" or "file+0x1234"; false when no map holds addr. */
+bool symbolizer__describe(struct symbolizer *s, uint32_t pid, uint64_t addr, char *buf,
+			  size_t len);
+
+#endif

@@ -1,0 +1,448 @@
+/* Ring-buffer records to tape chunks: see drain.h. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "drain.h"
+#include "record_skel.h"
+#include "syscalls.h"
+
+#define CHUNK_MAX_AGE 0.5	/* seconds: a crash loses at most this, plus the writer's queue */
+#define LOSS_POLL_INTERVAL 0.2
+
+struct posted_event {
+	struct posted_event *next;
+	struct tape_event ev;
+	char strings[];		/* copies of the event's strings */
+};
+
+static const uint32_t tape_loss_reason[LOSS_REASONS] = {
+	[LOSS_RINGBUF] = TAPE_LOSS_RINGBUF,
+	[LOSS_INFLIGHT] = TAPE_LOSS_INFLIGHT,
+	[LOSS_NO_RETURN] = TAPE_LOSS_NO_RETURN,
+};
+
+int drain__init(struct drain *d, struct record_bpf *skel, struct writer *w,
+		struct maps_tracker *maps, uint64_t zero_ns)
+{
+	memset(d, 0, sizeof(*d));
+	d->enc = tape_encoder__new();
+	d->ncpus = libbpf_num_possible_cpus();
+	if (!d->enc || d->ncpus <= 0)
+		return -ENOMEM;
+	d->loss_seen = calloc((size_t)LOSS_REASONS * EV_KINDS * d->ncpus, sizeof(uint64_t));
+	if (!d->loss_seen)
+		return -ENOMEM;
+	d->skel = skel;
+	d->writer = w;
+	d->maps = maps;
+	d->zero_ns = zero_ns;
+	d->chunk_bytes = 1 << 20;
+	merge__init(&d->merge);
+	pthread_mutex_init(&d->post_lock, NULL);
+	return 0;
+}
+
+void drain__free(struct drain *d)
+{
+	tape_encoder__free(d->enc);
+	free(d->loss_seen);
+	merge__free(&d->merge);
+	while (d->posted) {
+		struct posted_event *p = d->posted;
+
+		d->posted = p->next;
+		free(p);
+	}
+	pthread_mutex_destroy(&d->post_lock);
+}
+
+uint64_t drain__tape_time(const struct drain *d, uint64_t mono_ns)
+{
+	return mono_ns > d->zero_ns ? mono_ns - d->zero_ns : 0;
+}
+
+uint64_t drain__now(const struct drain *d)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return drain__tape_time(d, (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+}
+
+static void close_chunk(struct drain *d)
+{
+	struct tape_raw_chunk c;
+
+	if (tape_encoder__take(d->enc, &c)) {
+		writer__push(d->writer, &c);
+		d->stats.chunks++;
+	}
+}
+
+static void encode(struct drain *d, const struct tape_event *ev)
+{
+	int err;
+
+	if (!tape_encoder__count(d->enc))
+		d->chunk_opened = cli_now();
+	err = tape_encoder__add(d->enc, ev);
+	if (err) {
+		d->err = err;
+		return;
+	}
+	if (ev->type < EV_KINDS)
+		d->stats.events[ev->type]++;
+	if (tape_encoder__size(d->enc) >= d->chunk_bytes)
+		close_chunk(d);
+}
+
+/* Loss records for what the memory cap made us drop, once there is room again. */
+static void flush_writer_losses(struct drain *d)
+{
+	for (unsigned kind = 0; kind < EV_KINDS; kind++) {
+		struct tape_event loss = { .type = TAPE_EV_LOSS, .ts = d->drop_last_ts };
+
+		if (!d->dropping[kind])
+			continue;
+		loss.loss.lost_type = kind;
+		loss.loss.reason = TAPE_LOSS_WRITER;
+		loss.loss.cpu = TAPE_LOSS_NO_CPU;
+		loss.loss.count = d->dropping[kind];
+		loss.loss.first_ts = d->drop_first_ts;
+		d->dropping[kind] = 0;
+		encode(d, &loss);
+	}
+}
+
+void drain__add(struct drain *d, const struct tape_event *ev)
+{
+	bool pending = d->drop_last_ts != 0;
+
+	/* Room for this chunk as it stands, plus a worst-case record. */
+	if (!writer__has_room(d->writer, tape_encoder__size(d->enc) + 512)) {
+		unsigned kind = ev->type < EV_KINDS ? ev->type : 0;
+
+		if (!pending)
+			d->drop_first_ts = ev->ts;
+		d->drop_last_ts = ev->ts ? ev->ts : 1;
+		d->dropping[kind]++;
+		d->stats.lost_writer++;
+		return;
+	}
+	if (pending) {
+		flush_writer_losses(d);
+		d->drop_last_ts = 0;
+	}
+	encode(d, ev);
+}
+
+/* Ring-buffer record to tape event. Returns false for a malformed record. */
+static bool to_event(const struct drain *d, const void *data, size_t size, struct tape_event *ev)
+{
+	const struct rec_hdr *h = data;
+
+	if (size < sizeof(*h))
+		return false;
+	memset(ev, 0, sizeof(*ev));
+	ev->type = h->kind;
+	ev->pid = h->pid;
+	ev->tid = h->tid;
+	ev->ts = drain__tape_time(d, h->ts);
+	switch (h->kind) {
+	case EV_MALLOC ... EV_PVALLOC: {
+		const struct alloc_rec *r = data;
+		struct tape_alloc *a = &ev->alloc;
+
+		if (size < sizeof(*r))
+			return false;
+		a->caller = r->caller;
+		a->result = r->result;
+		switch (h->kind) {
+		case EV_MALLOC:
+		case EV_VALLOC:
+		case EV_PVALLOC:
+			a->size = r->args[0];
+			break;
+		case EV_CALLOC:
+			a->nmemb = r->args[0];
+			a->size = r->args[1];
+			break;
+		case EV_REALLOC:
+			a->ptr = r->args[0];
+			a->size = r->args[1];
+			break;
+		case EV_REALLOCARRAY:
+			a->ptr = r->args[0];
+			a->nmemb = r->args[1];
+			a->size = r->args[2];
+			break;
+		case EV_POSIX_MEMALIGN:
+			a->align = r->args[1];
+			a->size = r->args[2];
+			a->err = (int32_t)r->ret;
+			break;
+		default:	/* aligned_alloc, memalign */
+			a->align = r->args[0];
+			a->size = r->args[1];
+		}
+		return true;
+	}
+	case EV_FREE: {
+		const struct free_rec *r = data;
+
+		if (size < sizeof(*r))
+			return false;
+		ev->alloc.ptr = r->ptr;
+		ev->alloc.caller = r->caller;
+		return true;
+	}
+	case EV_SYSCALL: {
+		const struct sys_rec *r = data;
+		const struct syscall_info *info;
+
+		if (size < SYS_REC_FIXED || r->path_len > size - SYS_REC_FIXED)
+			return false;
+		info = syscall_by_nr(r->nr);
+		ev->sys.nr = r->nr;
+		ev->sys.nargs = info && info->nargs >= 0 && info->nargs <= 6 ? info->nargs : 6;
+		memcpy(ev->sys.args, r->args, sizeof(ev->sys.args));
+		ev->sys.ret = r->ret;
+		ev->sys.duration = r->duration;
+		ev->sys.flags = h->flags & SYS_F_NO_RETURN ? TAPE_SYS_NO_RETURN : 0;
+		ev->sys.path_state = r->path_state;
+		ev->sys.path_len = r->path_len;
+		ev->sys.path = r->path;
+		return true;
+	}
+	case EV_FORK: {
+		const struct fork_rec *r = data;
+
+		if (size < sizeof(*r))
+			return false;
+		ev->fork.child_pid = r->child_pid;
+		ev->fork.child_tid = r->child_tid;
+		ev->fork.flags = r->flags & FORK_F_THREAD ? TAPE_FORK_THREAD : 0;
+		return true;
+	}
+	case EV_EXEC: {
+		const struct exec_rec *r = data;
+
+		if (size < EXEC_REC_FIXED || r->name_len > size - EXEC_REC_FIXED)
+			return false;
+		ev->exec.old_tid = r->old_tid;
+		ev->exec.filename = r->filename;
+		ev->exec.name_len = r->name_len;
+		return true;
+	}
+	case EV_EXIT: {
+		const struct exit_rec *r = data;
+
+		if (size < sizeof(*r))
+			return false;
+		ev->exit.code = r->code;
+		ev->exit.flags = r->flags & EXIT_F_PROCESS ? TAPE_EXIT_PROCESS : 0;
+		return true;
+	}
+	case EV_COMM: {
+		const struct comm_rec *r = data;
+
+		if (size < sizeof(*r))
+			return false;
+		ev->comm.name = r->comm;
+		ev->comm.len = strnlen(r->comm, sizeof(r->comm));
+		return true;
+	}
+	}
+	return false;
+}
+
+static void encode_sink(const struct tape_event *ev, void *ctx)
+{
+	drain__add(ctx, ev);
+}
+
+int drain__sample(void *ctx, void *data, size_t size)
+{
+	struct drain *d = ctx;
+	struct tape_event ev;
+
+	if (!to_event(d, data, size, &ev))
+		return 0;
+	if (d->maps && tape_type_is_alloc(ev.type) && ev.alloc.caller)
+		maps_tracker__need(d->maps, ev.pid, ev.alloc.caller, ev.ts, encode_sink, d);
+	if (ev.type == TAPE_EV_EXEC && d->maps)
+		maps_tracker__forget(d->maps, ev.pid);
+	drain__add(d, &ev);
+	if (d->on_lifecycle && (ev.type == TAPE_EV_FORK || ev.type == TAPE_EV_EXEC ||
+				ev.type == TAPE_EV_EXIT))
+		d->on_lifecycle(&ev, d->hook_ctx);
+	return 0;
+}
+
+int drain__sample_shard(void *ctx, void *data, size_t size)
+{
+	struct drain *d = ctx;
+
+	if (merge__stage(&d->merge, data, size)) {
+		/* No memory to hold it for the merge: counted, never silent. */
+		d->dropping[((const struct rec_hdr *)data)->kind % EV_KINDS]++;
+		d->stats.lost_writer++;
+		if (!d->drop_first_ts)
+			d->drop_first_ts = drain__now(d);
+		d->drop_last_ts = drain__now(d);
+	}
+	return 0;
+}
+
+/* Copies an event and its strings so that another thread can hand it over. */
+static struct posted_event *copy_event(const struct tape_event *ev)
+{
+	const void *src[2] = { NULL, NULL };
+	size_t len[2] = { 0, 0 };
+	struct posted_event *p;
+	char *s;
+
+	switch (ev->type) {
+	case TAPE_EV_MAP:
+		src[0] = ev->map.path, len[0] = ev->map.path_len;
+		src[1] = ev->map.build_id, len[1] = ev->map.build_id_len;
+		break;
+	case TAPE_EV_COMM:
+		src[0] = ev->comm.name, len[0] = ev->comm.len;
+		break;
+	case TAPE_EV_EXEC:
+		src[0] = ev->exec.filename, len[0] = ev->exec.name_len;
+		break;
+	case TAPE_EV_SYSCALL:
+		src[0] = ev->sys.path, len[0] = ev->sys.path_len;
+		break;
+	}
+	p = malloc(sizeof(*p) + len[0] + len[1]);
+	if (!p)
+		return NULL;
+	p->next = NULL;
+	p->ev = *ev;
+	s = p->strings;
+	for (int i = 0; i < 2; i++)
+		if (len[i])
+			memcpy(s + (i ? len[0] : 0), src[i], len[i]);
+	switch (ev->type) {
+	case TAPE_EV_MAP:
+		p->ev.map.path = s;
+		p->ev.map.build_id = (const uint8_t *)s + len[0];
+		break;
+	case TAPE_EV_COMM:
+		p->ev.comm.name = s;
+		break;
+	case TAPE_EV_EXEC:
+		p->ev.exec.filename = s;
+		break;
+	case TAPE_EV_SYSCALL:
+		p->ev.sys.path = s;
+		break;
+	}
+	return p;
+}
+
+void drain__post(struct drain *d, const struct tape_event *ev)
+{
+	struct posted_event *p = copy_event(ev);
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&d->post_lock);
+	if (d->posted_tail)
+		d->posted_tail->next = p;
+	else
+		d->posted = p;
+	d->posted_tail = p;
+	pthread_mutex_unlock(&d->post_lock);
+}
+
+void drain__post_sink(const struct tape_event *ev, void *ctx)
+{
+	drain__post(ctx, ev);
+}
+
+static void flush_posted(struct drain *d)
+{
+	struct posted_event *list;
+
+	pthread_mutex_lock(&d->post_lock);
+	list = d->posted;
+	d->posted = d->posted_tail = NULL;
+	pthread_mutex_unlock(&d->post_lock);
+	while (list) {
+		struct posted_event *p = list;
+
+		list = p->next;
+		if (p->ev.type == TAPE_EV_LOSS && !p->ev.loss.count)
+			d->stats.follow_gaps++;
+		drain__add(d, &p->ev);
+		free(p);
+	}
+}
+
+/* Loss records for BPF's counters that went up since the last poll. */
+static void poll_losses(struct drain *d)
+{
+	int fd = bpf_map__fd(d->skel->maps.losses);
+	struct loss_count vals[d->ncpus];
+	uint64_t now = drain__now(d);
+
+	for (uint32_t key = 0; key < LOSS_REASONS * EV_KINDS; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (int cpu = 0; cpu < d->ncpus; cpu++) {
+			uint64_t *seen = &d->loss_seen[(size_t)key * d->ncpus + cpu];
+			struct tape_event loss = { .type = TAPE_EV_LOSS };
+
+			if (vals[cpu].count <= *seen)
+				continue;
+			loss.ts = vals[cpu].last_ts ? drain__tape_time(d, vals[cpu].last_ts) : now;
+			loss.loss.lost_type = key % EV_KINDS;
+			loss.loss.reason = tape_loss_reason[key / EV_KINDS];
+			loss.loss.cpu = cpu;
+			loss.loss.count = vals[cpu].count - *seen;
+			/* Lost since the previous poll at the earliest. */
+			loss.loss.first_ts = d->loss_last_ts < loss.ts ? d->loss_last_ts : loss.ts;
+			d->stats.lost_bpf += loss.loss.count;
+			*seen = vals[cpu].count;
+			drain__add(d, &loss);
+		}
+	}
+	d->loss_last_ts = now;
+}
+
+void drain__tick(struct drain *d, uint64_t watermark)
+{
+	double now = cli_now();
+
+	merge__release(&d->merge, watermark, drain__sample, d);
+	flush_posted(d);
+	if (now - d->last_loss_poll >= LOSS_POLL_INTERVAL) {
+		poll_losses(d);
+		d->last_loss_poll = now;
+	}
+	if (tape_encoder__count(d->enc) && now - d->chunk_opened >= CHUNK_MAX_AGE)
+		close_chunk(d);
+}
+
+void drain__finish(struct drain *d)
+{
+	merge__release(&d->merge, UINT64_MAX, drain__sample, d);
+	poll_losses(d);
+	flush_posted(d);
+	if (d->drop_last_ts) {
+		/* The queue empties as the writer finishes: say what was dropped. */
+		flush_writer_losses(d);
+		d->drop_last_ts = 0;
+	}
+	close_chunk(d);
+}

@@ -1,0 +1,270 @@
+/* Memory-map records from /proc/PID/maps: see maps_snapshot.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "elf_file.h"
+#include "maps_snapshot.h"
+
+#define RESCAN_INTERVAL 0.1
+
+struct file_id {
+	uint8_t id[BUILD_ID_MAX];
+	size_t len;
+};
+
+struct known_map {
+	uint64_t start, end, offset;
+	char *path;		/* as the process names it */
+	size_t id;		/* index in the tracker's ids, or SIZE_MAX */
+	bool written;
+};
+
+struct proc_maps {
+	uint32_t pid;
+	bool gone;
+	double last_scan;
+	struct known_map *maps;	/* sorted by start */
+	size_t n, cap;
+};
+
+void maps_tracker__init(struct maps_tracker *t)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	u64map__init(&t->pids);
+	u64map__init(&t->build_ids);
+}
+
+static void clear_maps(struct proc_maps *p)
+{
+	for (size_t i = 0; i < p->n; i++)
+		free(p->maps[i].path);
+	p->n = 0;
+}
+
+void maps_tracker__free(struct maps_tracker *t)
+{
+	for (size_t i = 0; i < t->nprocs; i++) {
+		clear_maps(&t->procs[i]);
+		free(t->procs[i].maps);
+	}
+	free(t->procs);
+	free(t->ids);
+	u64map__free(&t->pids);
+	u64map__free(&t->build_ids);
+	pthread_mutex_destroy(&t->lock);
+}
+
+static struct proc_maps *proc_of(struct maps_tracker *t, pid_t pid)
+{
+	uint64_t *idx = u64map__get(&t->pids, pid);
+	struct proc_maps *p;
+
+	if (idx)
+		return &t->procs[*idx];
+	if (t->nprocs == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 16;
+
+		p = realloc(t->procs, cap * sizeof(*p));
+		if (!p)
+			return NULL;
+		t->procs = p;
+		t->cap = cap;
+	}
+	if (u64map__put(&t->pids, pid, t->nprocs))
+		return NULL;
+	p = &t->procs[t->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	return p;
+}
+
+/* The known mapping holding addr, or NULL. */
+static struct known_map *find(struct proc_maps *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (p->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && addr < p->maps[lo - 1].end ? &p->maps[lo - 1] : NULL;
+}
+
+/* The file's build ID, read once per file (by device and inode). */
+static size_t build_id_of(struct maps_tracker *t, const char *path)
+{
+	struct elf_file *elf;
+	struct file_id *id;
+	struct stat st;
+	uint64_t key, *idx;
+	char msg[256];
+
+	if (stat(path, &st))
+		return SIZE_MAX;
+	key = (uint64_t)st.st_dev << 40 ^ st.st_ino;
+	idx = u64map__get(&t->build_ids, key);
+	if (idx)
+		return *idx;
+	if (t->nids == t->ids_cap) {
+		size_t cap = t->ids_cap ? t->ids_cap * 2 : 32;
+
+		id = realloc(t->ids, cap * sizeof(*id));
+		if (!id)
+			return SIZE_MAX;
+		t->ids = id;
+		t->ids_cap = cap;
+	}
+	id = &t->ids[t->nids];
+	id->len = 0;
+	if (elf_file__open(&elf, path, msg, sizeof(msg)) == 0) {
+		elf_file__build_id(elf, id->id, &id->len);
+		elf_file__close(elf);
+	}
+	if (u64map__put(&t->build_ids, key, t->nids))
+		return SIZE_MAX;
+	return t->nids++;
+}
+
+static int insert(struct proc_maps *p, const struct known_map *m)
+{
+	size_t i;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 32;
+		struct known_map *nm = realloc(p->maps, cap * sizeof(*nm));
+
+		if (!nm)
+			return -ENOMEM;
+		p->maps = nm;
+		p->cap = cap;
+	}
+	for (i = p->n; i > 0 && p->maps[i - 1].start > m->start; i--)
+		p->maps[i] = p->maps[i - 1];
+	p->maps[i] = *m;
+	p->n++;
+	return 0;
+}
+
+static int learn_locked(struct maps_tracker *t, struct proc_maps *p)
+{
+	char path[64], line[PATH_MAX + 256];
+	int added = 0;
+	FILE *f;
+
+	p->last_scan = cli_now();
+	t->scans++;
+	snprintf(path, sizeof(path), "/proc/%u/maps", p->pid);
+	f = fopen(path, "re");
+	if (!f) {
+		p->gone = true;
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long start, end, offset;
+		char perms[8], file[PATH_MAX], open_path[PATH_MAX + 64];
+		struct known_map m = { 0 };
+		int n = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %n", &start, &end, perms, &offset,
+			   &n) < 4 || !n)
+			continue;
+		snprintf(file, sizeof(file), "%s", line + n);
+		file[strcspn(file, "\n")] = 0;
+		if (file[0] != '/' || !strchr(perms, 'x') || find(p, start))
+			continue;
+		if (strstr(file, " (deleted)"))
+			snprintf(open_path, sizeof(open_path), "/proc/%u/map_files/%llx-%llx", p->pid,
+				 start, end);
+		else
+			snprintf(open_path, sizeof(open_path), "/proc/%u/root%s", p->pid, file);
+		m.start = start;
+		m.end = end;
+		m.offset = offset;
+		m.path = strdup(file);
+		m.id = build_id_of(t, open_path);
+		if (!m.path || insert(p, &m)) {
+			free(m.path);
+			break;
+		}
+		added++;
+	}
+	fclose(f);
+	return added;
+}
+
+int maps_tracker__learn(struct maps_tracker *t, pid_t pid)
+{
+	struct proc_maps *p;
+	int r = -ENOMEM;
+
+	pthread_mutex_lock(&t->lock);
+	p = proc_of(t, pid);
+	if (p)
+		r = learn_locked(t, p);
+	pthread_mutex_unlock(&t->lock);
+	return r;
+}
+
+static void write_map(struct maps_tracker *t, struct proc_maps *p, struct known_map *m,
+		      uint64_t ts, event_sink emit, void *ctx)
+{
+	struct tape_event ev = { .type = TAPE_EV_MAP, .pid = p->pid, .ts = ts };
+
+	ev.map.start = m->start;
+	ev.map.end = m->end;
+	ev.map.offset = m->offset;
+	ev.map.path = m->path;
+	ev.map.path_len = strlen(m->path);
+	if (m->id != SIZE_MAX) {
+		ev.map.build_id = t->ids[m->id].id;
+		ev.map.build_id_len = t->ids[m->id].len;
+	}
+	emit(&ev, ctx);
+	m->written = true;
+	t->written++;
+}
+
+void maps_tracker__need(struct maps_tracker *t, pid_t pid, uint64_t addr, uint64_t ts,
+			event_sink emit, void *ctx)
+{
+	struct proc_maps *p;
+	struct known_map *m;
+
+	pthread_mutex_lock(&t->lock);
+	p = proc_of(t, pid);
+	if (!p)
+		goto out;
+	m = find(p, addr);
+	if (!m && !p->gone && cli_now() - p->last_scan >= RESCAN_INTERVAL) {
+		learn_locked(t, p);
+		m = find(p, addr);
+	}
+	if (m && !m->written)
+		write_map(t, p, m, ts, emit, ctx);
+out:
+	pthread_mutex_unlock(&t->lock);
+}
+
+void maps_tracker__forget(struct maps_tracker *t, pid_t pid)
+{
+	struct proc_maps *p;
+
+	pthread_mutex_lock(&t->lock);
+	p = proc_of(t, pid);
+	if (p) {
+		clear_maps(p);
+		p->gone = false;
+		p->last_scan = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+}

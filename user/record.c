@@ -1,0 +1,702 @@
+/*
+ * bpftape record: load the BPF programs, attach them to the targets, drain
+ * the ring buffer into a tape until told to stop, then detach, drain once
+ * more, and flush everything.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "drain.h"
+#include "follow.h"
+#include "lib_resolve.h"
+#include "output_file.h"
+#include "preflight.h"
+#include "record.h"
+#include "record_abi.h"
+#include "record_header.h"
+#include "spawn.h"
+#include "sys.h"
+#include "record_skel.h"
+
+#define POLL_MS 100
+/* A record is committed microseconds after its timestamp; wait this long to merge. */
+#define MERGE_SLACK_NS (10 * 1000 * 1000)
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+struct target {
+	pid_t pid;
+	bool alive;
+	struct lib_set libs;
+};
+
+struct recorder {
+	struct record_opts *o;
+	struct record_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *links[8];
+	int nlinks;
+	struct writer writer;
+	bool writer_started;
+	struct drain drain;
+	bool drain_ready;
+	struct maps_tracker maps;
+	struct follower follow;
+	bool follow_ready;
+	struct spawned child;
+	bool child_reaped;
+	int child_status;
+	struct target targets[RECORD_MAX_PIDS];
+	int ntargets;
+	struct lib_set system_libs;	/* -a */
+	char exe[4096];			/* the command, found in PATH */
+	int out_fd;
+	double started;
+	struct tape_header hdr;
+};
+
+static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int libbpf_verbose(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	return vfprintf(stderr, fmt, ap);
+}
+
+static uint64_t clock_ns(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A thread ID given with -p stands for its process. */
+static int thread_group_of(pid_t pid, pid_t *tgid)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	*tgid = pid;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", tgid) == 1)
+			break;
+	fclose(f);
+	return 0;
+}
+
+static int resolve_command(struct recorder *r, char *msg, size_t msglen)
+{
+	extern char **environ;
+	struct record_opts *o = r->o;
+	struct target *t = &r->targets[0];
+	char *exe = r->exe;
+	int err;
+
+	r->ntargets = 1;
+	if (!find_in_path(o->command[0], exe, sizeof(r->exe))) {
+		snprintf(msg, msglen, "cannot run %s: not found, or not executable", o->command[0]);
+		return -ENOENT;
+	}
+	if (!o->alloc)
+		return 0;
+	if (o->nlibs)
+		return libs_of_paths(o->libs, o->nlibs, &t->libs, msg, msglen);
+	err = libs_of_command(exe, environ, &t->libs, msg, msglen);
+	/* A script: its interpreter's allocator is the system's libc, or found at exec. */
+	if (err == -ENOEXEC)
+		err = libs_system_default(&t->libs, msg, msglen);
+	return err;
+}
+
+static int resolve_targets(struct recorder *r, char *msg, size_t msglen)
+{
+	struct record_opts *o = r->o;
+	int err;
+
+	if (o->mode == MODE_SYSTEM) {
+		if (!o->alloc)
+			return 0;
+		return o->nlibs ? libs_of_paths(o->libs, o->nlibs, &r->system_libs, msg, msglen) :
+				  libs_system_default(&r->system_libs, msg, msglen);
+	}
+	if (o->mode == MODE_COMMAND)
+		return resolve_command(r, msg, msglen);
+	for (int i = 0; i < o->npids; i++) {
+		struct target *t = &r->targets[r->ntargets];
+		bool dup = false;
+		pid_t tgid;
+
+		if (thread_group_of(o->pids[i], &tgid)) {
+			snprintf(msg, msglen, "no process with PID %u", o->pids[i]);
+			return -ESRCH;
+		}
+		for (int j = 0; j < r->ntargets; j++)
+			dup |= r->targets[j].pid == tgid;
+		if (dup)
+			continue;	/* two threads of one process */
+		t->pid = tgid;
+		t->alive = true;
+		r->ntargets++;
+		if (!o->alloc)
+			continue;
+		err = o->nlibs ? libs_of_paths(o->libs, o->nlibs, &t->libs, msg, msglen) :
+				 libs_of_pid(tgid, &t->libs, msg, msglen);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static void configure(struct recorder *r)
+{
+	struct record_config *cfg = &r->skel->rodata->cfg;
+	const struct record_opts *o = r->o;
+	char msg[256];
+
+	cfg->self_tgid = getpid();
+	cfg->filter_pids = o->mode != MODE_SYSTEM;
+	cfg->follow = o->follow;
+	cfg->filter_uid = o->filter_uid;
+	cfg->uid = o->uid;
+	cfg->filter_cgroup = o->cgroup != NULL;
+	cfg->cgroup_id = o->cgroup_id;
+	cfg->filter_comm = o->comm != NULL;
+	if (o->comm)
+		snprintf(cfg->comm, sizeof(cfg->comm), "%s", o->comm);
+	cfg->nshards = o->shards;
+	cfg->wakeup_bytes = o->wakeup_bytes;
+	cfg->trace_alloc = o->alloc;
+	/* The set was checked when the options were parsed. */
+	sys_configure(cfg, o->syscalls, msg, sizeof(msg));
+	bpf_map__set_max_entries(r->skel->maps.events, o->shards ? 4096 : o->ringbuf_size);
+	bpf_map__set_max_entries(r->skel->maps.shards, o->shards ? o->shards : 1);
+}
+
+static int open_ring_buffers(struct recorder *r, char *msg, size_t msglen)
+{
+	int err = 0;
+
+	if (!r->o->shards) {
+		r->rb = ring_buffer__new(bpf_map__fd(r->skel->maps.events), drain__sample, &r->drain,
+					 NULL);
+		if (!r->rb)
+			err = -errno;
+	}
+	for (uint32_t i = 0; i < r->o->shards && !err; i++) {
+		int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "shard", 0, 0,
+					r->o->ringbuf_size / r->o->shards, NULL);
+
+		if (fd < 0 || bpf_map_update_elem(bpf_map__fd(r->skel->maps.shards), &i, &fd, 0)) {
+			err = -errno;
+			break;
+		}
+		if (!r->rb) {
+			r->rb = ring_buffer__new(fd, drain__sample_shard, &r->drain, NULL);
+			if (!r->rb)
+				err = -errno;
+		} else if (ring_buffer__add(r->rb, fd, drain__sample_shard, &r->drain)) {
+			err = -errno;
+		}
+	}
+	if (err)
+		snprintf(msg, msglen, "cannot set up the ring buffer: %s", strerror(-err));
+	return err;
+}
+
+static int attach_prog(struct recorder *r, struct bpf_program *prog, char *msg, size_t msglen)
+{
+	struct bpf_link *link = bpf_program__attach(prog);
+
+	if (!link) {
+		int err = -errno;
+
+		snprintf(msg, msglen, "cannot attach %s: %s", bpf_program__name(prog), strerror(-err));
+		return err;
+	}
+	r->links[r->nlinks++] = link;
+	return 0;
+}
+
+/* Lifecycle first, so that forks during the rest are seen; then syscalls. */
+static int attach_tracepoints(struct recorder *r, char *msg, size_t msglen)
+{
+	struct bpf_program *progs[] = {
+		r->skel->progs.proc_fork, r->skel->progs.proc_exec, r->skel->progs.proc_exit,
+		r->skel->progs.proc_rename, r->skel->progs.sys_enter, r->skel->progs.sys_exit,
+	};
+	size_t n = r->skel->rodata->cfg.trace_syscalls ? 6 : 4;
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = attach_prog(r, progs[i], msg, msglen);
+	return err;
+}
+
+/* The threads' names at attach, for the tools; later renames come from BPF. */
+static void post_thread_names(struct recorder *r, pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	while (dir && (de = readdir(dir))) {
+		struct tape_event ev = { .type = TAPE_EV_COMM, .pid = pid };
+		char comm_path[96], name[32] = "";
+		int tid = atoi(de->d_name);
+		FILE *f;
+
+		if (tid <= 0)
+			continue;
+		snprintf(comm_path, sizeof(comm_path), "/proc/%d/task/%d/comm", pid, tid);
+		f = fopen(comm_path, "re");
+		if (!f)
+			continue;
+		if (fgets(name, sizeof(name), f)) {
+			name[strcspn(name, "\n")] = 0;
+			ev.tid = tid;
+			ev.ts = drain__now(&r->drain);
+			ev.comm.name = name;
+			ev.comm.len = strlen(name);
+			drain__post(&r->drain, &ev);
+		}
+		fclose(f);
+	}
+	if (dir)
+		closedir(dir);
+}
+
+static int attach_allocators(struct recorder *r, char *msg, size_t msglen)
+{
+	int err, attached = 0;
+
+	if (!r->o->alloc)
+		return 0;
+	if (r->o->mode == MODE_SYSTEM)
+		return follower__attach(&r->follow, -1, &r->system_libs, false, msg, msglen);
+	for (int i = 0; i < r->ntargets; i++) {
+		struct target *t = &r->targets[i];
+
+		/* A started command's mappings are the recorder's until it execs. */
+		err = follower__attach(&r->follow, t->pid, &t->libs, r->o->mode == MODE_PID, msg,
+				       msglen);
+		if (err == -ESRCH && r->o->mode == MODE_PID) {
+			cli_warn("process %d exited before its probes were attached", t->pid);
+			t->alive = false;
+			continue;
+		}
+		if (err)
+			return err;
+		attached++;
+	}
+	if (!attached) {
+		snprintf(msg, msglen, "every target exited before its probes were attached");
+		return -ESRCH;
+	}
+	return 0;
+}
+
+static void write_markers(struct recorder *r, uint32_t type)
+{
+	struct tape_event ev = { .type = type, .ts = drain__now(&r->drain) };
+
+	ev.marker.what = (r->o->alloc ? TAPE_MARK_ALLOC : 0) |
+			 (r->skel->rodata->cfg.trace_syscalls ? TAPE_MARK_SYSCALLS : 0);
+	if (r->o->mode == MODE_SYSTEM) {
+		drain__post(&r->drain, &ev);
+		return;
+	}
+	for (int i = 0; i < r->ntargets; i++) {
+		ev.pid = r->targets[i].pid;
+		drain__post(&r->drain, &ev);
+	}
+}
+
+/* The recorder's reaction to lifecycle events, called from the drain. */
+static void on_lifecycle(const struct tape_event *ev, void *ctx)
+{
+	struct recorder *r = ctx;
+	bool per_pid = r->o->alloc && r->o->mode != MODE_SYSTEM;
+
+	switch (ev->type) {
+	case TAPE_EV_FORK:
+		if (per_pid && r->o->follow && !(ev->fork.flags & TAPE_FORK_THREAD))
+			follower__fork(&r->follow, ev->fork.child_pid, ev->pid, ev->ts);
+		break;
+	case TAPE_EV_EXEC:
+		if (per_pid)
+			follower__exec(&r->follow, ev->pid, ev->exec.old_tid, ev->ts);
+		break;
+	case TAPE_EV_EXIT:
+		if (!(ev->exit.flags & TAPE_EXIT_PROCESS))
+			break;
+		for (int i = 0; i < r->ntargets; i++)
+			if (r->targets[i].pid == (pid_t)ev->pid)
+				r->targets[i].alive = false;
+		if (per_pid)
+			follower__exited(&r->follow, ev->pid);
+		break;
+	}
+}
+
+static bool targets_alive(struct recorder *r)
+{
+	bool any = false;
+
+	if (r->o->mode == MODE_SYSTEM)
+		return true;
+	if (r->o->mode == MODE_COMMAND) {
+		if (!r->child_reaped && waitpid(r->child.pid, &r->child_status, WNOHANG) > 0)
+			r->child_reaped = true;
+		return !r->child_reaped;
+	}
+	for (int i = 0; i < r->ntargets; i++) {
+		struct target *t = &r->targets[i];
+
+		/* The exit event is the news; this catches a process gone before attach. */
+		if (t->alive && kill(t->pid, 0) && errno == ESRCH)
+			t->alive = false;
+		any |= t->alive;
+	}
+	return any;
+}
+
+static uint64_t total_events(const struct drain_stats *s)
+{
+	uint64_t n = 0;
+
+	for (int k = 0; k < EV_KINDS; k++)
+		n += s->events[k];
+	return n;
+}
+
+static void show_progress(struct recorder *r, struct cli_progress *p)
+{
+	char n[32], rate[32], bytes[32];
+	double secs = cli_now() - r->started;
+	uint64_t events = total_events(&r->drain.stats);
+
+	cli_progress__show(p, "recording: %s events (%s/s), %s written, %llu lost", 
+			   cli_count(n, sizeof(n), events),
+			   cli_count(rate, sizeof(rate), secs > 0 ? events / secs : 0),
+			   cli_bytes(bytes, sizeof(bytes), r->writer.bytes_written),
+			   (unsigned long long)(r->drain.stats.lost_bpf + r->drain.stats.lost_writer));
+}
+
+static void print_summary(struct recorder *r, const char *stop_reason)
+{
+	const struct drain_stats *s = &r->drain.stats;
+	double secs = cli_now() - r->started;
+	uint64_t events = total_events(s), bytes = r->writer.bytes_written;
+	char b[32];
+	bool first = true;
+
+	fprintf(stderr, "bpftape record: %s after %.1f s: %llu events (%.0f/s) in %s, %s (%.1f bytes/event)\n",
+		stop_reason, secs, (unsigned long long)events, secs > 0 ? events / secs : 0,
+		r->o->output, cli_bytes(b, sizeof(b), bytes), events ? (double)bytes / events : 0);
+	fprintf(stderr, "  ");
+	for (int k = 1; k < EV_KINDS; k++) {
+		if (!s->events[k])
+			continue;
+		fprintf(stderr, "%s%s %llu", first ? "" : ", ", tape_type_name(k),
+			(unsigned long long)s->events[k]);
+		first = false;
+	}
+	fprintf(stderr, "%s\n", first ? "no events" : "");
+	fprintf(stderr, "  lost: %llu", (unsigned long long)(s->lost_bpf + s->lost_writer));
+	if (s->lost_bpf)
+		fprintf(stderr, ", %llu in BPF (ring buffer full or no room: try --ringbuf-size)",
+			(unsigned long long)s->lost_bpf);
+	if (s->lost_writer)
+		fprintf(stderr, ", %llu at the memory cap (the disk was too slow: try --max-memory)",
+			(unsigned long long)s->lost_writer);
+	if (s->follow_gaps)
+		fprintf(stderr, "; %llu followed processes ran unprobed until attached (loss records say when)",
+			(unsigned long long)s->follow_gaps);
+	fprintf(stderr, "\n");
+}
+
+/* The header, now that the targets and their allocators are known. */
+static void build_header(struct recorder *r)
+{
+	uint32_t pids[RECORD_MAX_PIDS];
+	int n = 0;
+
+	for (int i = 0; i < r->ntargets; i++)
+		pids[n++] = r->targets[i].pid;
+	record_header__build(&r->hdr, r->o, pids, n, clock_ns(CLOCK_MONOTONIC),
+			     clock_ns(CLOCK_REALTIME));
+	r->drain.zero_ns = tape_header__u64(&r->hdr, TAPE_CFG_ZERO_MONO_NS, 0);
+	for (int i = 0; i < r->system_libs.n; i++)
+		record_header__add_lib(&r->hdr, &r->system_libs.libs[i]);
+	for (int i = 0; i < r->ntargets; i++) {
+		struct lib_set *ls = &r->targets[i].libs;
+
+		for (int j = 0; j < ls->n; j++) {
+			bool seen = false;
+
+			for (uint32_t k = 0; k < r->hdr.nentries && !seen; k++) {
+				const struct tape_config_entry *e = &r->hdr.entries[k];
+
+				seen = e->key == TAPE_CFG_LIBRARY && e->len > 1 &&
+				       !strcmp((const char *)e->data + 1 + e->data[0],
+					       ls->libs[j].shown);
+			}
+			if (!seen)
+				record_header__add_lib(&r->hdr, &ls->libs[j]);
+		}
+	}
+}
+
+/* Runs until a signal, -d, the targets' end or a write error; returns why. */
+static const char *run_loop(struct recorder *r, int *status)
+{
+	struct cli_progress progress;
+	double deadline = r->o->duration > 0 ? r->started + r->o->duration : 0;
+	char msg[512];
+
+	cli_progress__init(&progress);
+	progress.enabled &= !r->o->quiet;
+	for (;;) {
+		uint64_t before;
+		int err = ring_buffer__poll(r->rb, POLL_MS);
+
+		if (err < 0 && err != -EINTR) {
+			cli_error("reading the ring buffer failed: %s", strerror(-err));
+			*status = EXIT_FAIL;
+			return "stopped by an error";
+		}
+		/* Records below the wake-up threshold do not wake poll: take them too. */
+		before = clock_ns(CLOCK_MONOTONIC);
+		ring_buffer__consume(r->rb);
+		drain__tick(&r->drain, before - MERGE_SLACK_NS);
+		if (writer__error(&r->writer, msg, sizeof(msg))) {
+			cli_progress__clear(&progress);
+			cli_error("%s", msg);
+			*status = EXIT_FAIL;
+			return "stopped by a write error";
+		}
+		if (r->drain.err) {
+			cli_error("out of memory while encoding events");
+			*status = EXIT_FAIL;
+			return "stopped by an error";
+		}
+		if (stop_signal)
+			return stop_signal == SIGINT ? "interrupted" : "stopped by a signal";
+		if (deadline && cli_now() >= deadline)
+			return "done";
+		if (!targets_alive(r))
+			return r->o->mode == MODE_COMMAND ? "the command exited" : "every target exited";
+		if (cli_progress__due(&progress))
+			show_progress(r, &progress);
+	}
+}
+
+static int command_status(struct recorder *r)
+{
+	/* Give a command interrupted along with us a moment to finish. */
+	for (int i = 0; i < 20 && !r->child_reaped; i++) {
+		if (waitpid(r->child.pid, &r->child_status, WNOHANG) > 0)
+			r->child_reaped = true;
+		else
+			usleep(50 * 1000);
+	}
+	if (!r->child_reaped) {
+		cli_warn("%s (PID %d) is still running; it is no longer recorded", r->o->command[0],
+			 r->child.pid);
+		return EXIT_OK;
+	}
+	if (WIFSIGNALED(r->child_status))
+		return 128 + WTERMSIG(r->child_status);
+	return WEXITSTATUS(r->child_status);
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A reader of -o - that goes away is a write error, not a kill. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+int do_record(int argc, char **argv)
+{
+	struct record_opts o;
+	struct recorder r = { .o = &o, .out_fd = -1 };
+	const char *reason = "stopped by an error";
+	int status = EXIT_FAIL, err;
+	char msg[1024];
+
+	err = record_opts__parse(&o, argc, argv);
+	if (err)
+		return err < 0 ? EXIT_OK : err;
+	libbpf_set_print(o.verbose ? libbpf_verbose : libbpf_quiet);
+	maps_tracker__init(&r.maps);
+	err = preflight_check(o.alloc, msg, sizeof(msg));
+	if (err)
+		goto fail;
+	err = resolve_targets(&r, msg, sizeof(msg));
+	if (err)
+		goto fail;
+	r.out_fd = output_file__create(o.output, o.force, msg, sizeof(msg));
+	if (r.out_fd < 0) {
+		err = r.out_fd;
+		goto fail;
+	}
+	r.skel = record_bpf__open();
+	if (!r.skel) {
+		err = -errno;
+		snprintf(msg, sizeof(msg), "cannot open the BPF programs: %s", strerror(-err));
+		goto fail;
+	}
+	configure(&r);
+	err = record_bpf__load(r.skel);
+	if (err) {
+		snprintf(msg, sizeof(msg),
+			 "cannot load the BPF programs: %s (run with -v to see the kernel's reason)",
+			 strerror(-err));
+		goto fail;
+	}
+	install_signals();
+	if (o.mode == MODE_COMMAND) {
+		err = spawn_held(r.exe, o.command, !strcmp(o.output, "-"), &r.child, msg,
+				 sizeof(msg));
+		if (err)
+			goto fail;
+		r.targets[0].pid = r.child.pid;
+		r.targets[0].alive = true;
+	}
+	for (int i = 0; i < r.ntargets; i++) {
+		__u8 one = 1;
+		__u32 pid = r.targets[i].pid;
+
+		bpf_map_update_elem(bpf_map__fd(r.skel->maps.traced_pids), &pid, &one, BPF_ANY);
+	}
+
+	build_header(&r);
+	err = writer__start(&r.writer, r.out_fd, o.output, o.format, &r.hdr, o.max_memory, msg,
+			    sizeof(msg));
+	if (err)
+		goto fail;
+	r.writer_started = true;
+	err = drain__init(&r.drain, r.skel, &r.writer, o.alloc ? &r.maps : NULL,
+			  tape_header__u64(&r.hdr, TAPE_CFG_ZERO_MONO_NS, 0));
+	if (err) {
+		snprintf(msg, sizeof(msg), "out of memory");
+		goto fail;
+	}
+	r.drain_ready = true;
+	r.drain.on_lifecycle = on_lifecycle;
+	r.drain.hook_ctx = &r;
+	follower__init(&r.follow, r.skel, &r.drain);
+	r.follow_ready = true;
+	err = open_ring_buffers(&r, msg, sizeof(msg));
+	if (!err)
+		err = attach_tracepoints(&r, msg, sizeof(msg));
+	if (!err)
+		err = attach_allocators(&r, msg, sizeof(msg));
+	if (err)
+		goto fail;
+	for (int i = 0; i < r.ntargets && o.mode == MODE_PID; i++)
+		post_thread_names(&r, r.targets[i].pid);
+	if (!o.alloc)
+		write_markers(&r, TAPE_EV_ATTACH);
+	err = follower__start(&r.follow);
+	if (err) {
+		snprintf(msg, sizeof(msg), "cannot start the attaching thread: %s", strerror(-err));
+		goto fail;
+	}
+	if (o.mode == MODE_COMMAND) {
+		err = spawn_release(&r.child, msg, sizeof(msg));
+		if (err) {
+			r.child.pid = 0;
+			goto fail;
+		}
+	}
+	r.started = cli_now();
+	if (!o.quiet && isatty(2))
+		fprintf(stderr, "bpftape record: recording to %s; Ctrl-C to stop\n", o.output);
+
+	status = EXIT_OK;
+	reason = run_loop(&r, &status);
+	err = 0;
+fail:
+	if (err) {
+		cli_error("%s", msg);
+		status = EXIT_FAIL;
+		if (o.mode == MODE_COMMAND)
+			spawn_abort(&r.child);
+	}
+	/* Detach first, so nothing new arrives; then drain what is left, once. */
+	if (r.follow_ready)
+		follower__stop(&r.follow);
+	for (int i = r.nlinks - 1; i >= 0; i--)
+		bpf_link__destroy(r.links[i]);
+	if (r.rb) {
+		ring_buffer__consume(r.rb);
+		if (r.drain_ready)
+			write_markers(&r, TAPE_EV_DETACH);
+	}
+	if (r.drain_ready)
+		drain__finish(&r.drain);
+	if (r.writer_started) {
+		char wmsg[512];
+
+		if (writer__finish(&r.writer, wmsg, sizeof(wmsg))) {
+			cli_error("%s", wmsg);
+			status = EXIT_FAIL;
+		} else if (!err && !o.quiet) {
+			print_summary(&r, reason);
+		}
+	}
+	if (!err && status == EXIT_OK && o.mode == MODE_COMMAND)
+		status = command_status(&r);
+	ring_buffer__free(r.rb);
+	if (r.drain_ready)
+		drain__free(&r.drain);
+	maps_tracker__free(&r.maps);
+	record_bpf__destroy(r.skel);
+	for (int i = 0; i < r.ntargets; i++)
+		lib_set__free(&r.targets[i].libs);
+	lib_set__free(&r.system_libs);
+	tape_header__free(&r.hdr);
+	if (r.out_fd >= 0)
+		output_file__close(r.out_fd);
+	/* A failed start leaves no empty tape behind. */
+	if (err && r.out_fd >= 0 && !r.writer_started && strcmp(o.output, "-"))
+		unlink(o.output);
+	return status;
+}

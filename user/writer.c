@@ -1,0 +1,170 @@
+/* The recorder's writing thread: see writer.h. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "byte_output.h"
+#include "mwrap.h"
+#include "writer.h"
+
+#define QUEUE_SLOTS 4096
+
+static int add_mwrap(const struct tape_event *ev, void *ctx)
+{
+	return mwrap_writer__add(ctx, ev) < 0 ? -EIO : 0;
+}
+
+static int write_chunk(struct writer *w, struct tape_raw_chunk *c)
+{
+	uint64_t before;
+	int err;
+
+	if (w->format == OUTPUT_NATIVE) {
+		before = tape_writer__bytes(w->tape);
+		err = tape_writer__write_chunk(w->tape, c);
+		w->bytes_written += tape_writer__bytes(w->tape) - before;
+	} else {
+		before = mwrap_writer__bytes(w->mwrap);
+		err = tape_raw_chunk__each(c, add_mwrap, w->mwrap);
+		w->bytes_written += mwrap_writer__bytes(w->mwrap) - before;
+	}
+	if (!err)
+		w->events_written += c->nevents;
+	return err;
+}
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct tape_raw_chunk c;
+		int err;
+
+		while (!w->count && !w->closing)
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (!w->count)
+			break;
+		c = w->queue[w->head];
+		w->head = (w->head + 1) % w->slots;
+		w->count--;
+		pthread_mutex_unlock(&w->lock);
+
+		err = w->err ? w->err : write_chunk(w, &c);
+		w->queued_bytes -= c.len;
+		tape_raw_chunk__free(&c);
+
+		pthread_mutex_lock(&w->lock);
+		if (err && !w->err) {
+			w->err = err;
+			snprintf(w->errmsg, sizeof(w->errmsg), "cannot write %s: %s%s", w->path,
+				 strerror(-err),
+				 err == -ENOSPC ? " (the disk is full; what was written stays readable)" : "");
+		}
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+int writer__start(struct writer *w, int fd, const char *path, enum output_format format,
+		  const struct tape_header *h, uint64_t cap_bytes, char *msg, size_t msglen)
+{
+	struct tape_writer_opts opts = { .codec = TAPE_CODEC_ZSTD, .fsync = true };
+	int err;
+
+	memset(w, 0, sizeof(*w));
+	w->fd = fd;
+	w->path = path;
+	w->format = format;
+	w->cap_bytes = cap_bytes;
+	w->slots = QUEUE_SLOTS;
+	w->queue = calloc(w->slots, sizeof(*w->queue));
+	if (!w->queue)
+		return -ENOMEM;
+	if (format == OUTPUT_NATIVE) {
+		err = tape_writer__open(&w->tape, fd, h, &opts);
+		if (err) {
+			snprintf(msg, msglen, "cannot write %s: %s", path, strerror(-err));
+			return err;
+		}
+		w->bytes_written = tape_writer__bytes(w->tape);
+	} else {
+		err = byte_output__open(&w->out, fd, byte_compression_from_suffix(path), msg, msglen);
+		if (err)
+			return err;
+		err = mwrap_writer__open(&w->mwrap, w->out, h->page_size);
+		if (err)
+			return err;
+	}
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	err = -pthread_create(&w->thread, NULL, writer_main, w);
+	if (err)
+		snprintf(msg, msglen, "cannot start the writing thread: %s", strerror(-err));
+	return err;
+}
+
+bool writer__has_room(struct writer *w, size_t more)
+{
+	return w->queued_bytes + more <= w->cap_bytes;
+}
+
+void writer__push(struct writer *w, struct tape_raw_chunk *c)
+{
+	pthread_mutex_lock(&w->lock);
+	if (w->count == w->slots) {
+		/* Cannot happen under the byte cap with 1-second chunks; never block. */
+		pthread_mutex_unlock(&w->lock);
+		tape_raw_chunk__free(c);
+		return;
+	}
+	w->queue[(w->head + w->count) % w->slots] = *c;
+	w->count++;
+	w->queued_bytes += c->len;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	memset(c, 0, sizeof(*c));
+}
+
+int writer__error(struct writer *w, char *msg, size_t msglen)
+{
+	int err;
+
+	pthread_mutex_lock(&w->lock);
+	err = w->err;
+	if (err)
+		snprintf(msg, msglen, "%s", w->errmsg);
+	pthread_mutex_unlock(&w->lock);
+	return err;
+}
+
+int writer__finish(struct writer *w, char *msg, size_t msglen)
+{
+	int err, cerr = 0;
+
+	pthread_mutex_lock(&w->lock);
+	w->closing = true;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	err = w->err;
+	if (err)
+		snprintf(msg, msglen, "%s", w->errmsg);
+	if (w->format == OUTPUT_NATIVE) {
+		cerr = tape_writer__close(w->tape);
+	} else {
+		mwrap_writer__free(w->mwrap);
+		cerr = byte_output__close(w->out, err ? NULL : msg, msglen);
+	}
+	if (!err && cerr) {
+		err = cerr;
+		if (w->format == OUTPUT_NATIVE)
+			snprintf(msg, msglen, "cannot write %s: %s", w->path, strerror(-cerr));
+	}
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->cond);
+	free(w->queue);
+	return err;
+}
