@@ -61,6 +61,8 @@ UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/unit/%)
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOAD_BINS := $(WORKLOAD_SRCS:tests/workloads/%.c=$(B)/tests/workloads/%)
+TESTTOOL_SRCS := $(wildcard tests/tools/*.c)
+TESTTOOL_BINS := $(TESTTOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
 BENCH_SRCS := $(wildcard tools/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tools/bench/%.c=$(B)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -128,11 +130,22 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIBTAPE)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -o $@ $< $(LIBTAPE) -lzstd -lz
 
+$(B)/tests/tools/%: tests/tools/%.c $(LIBTAPE)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBTAPE) -lzstd
+
 # Workloads call the allocator exactly as written: no builtin folding of malloc/free.
 $(B)/tests/workloads/%: tests/workloads/%.c $(LIBTAPE)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -fno-builtin -O1 -o $@ $< -lpthread
+
+# The same workload with its allocator linked in: malloc in the executable.
+$(B)/tests/workloads/alloc_workload_static: tests/workloads/alloc_workload.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -fno-builtin -O1 -static -o $@ $< -lpthread
 
 $(B)/bench/%: tools/bench/%.c $(LIBTAPE)
 	$(call msg,CC,$@)
@@ -145,7 +158,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(FORMAT_SRCS) $(filter-out replay/main.c,$(ENGINE_S
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -lzstd -lpthread -lm
 
-test: all $(UNIT_BINS) $(WORKLOAD_BINS)
+test: all $(UNIT_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS) $(B)/tests/workloads/alloc_workload_static
 	$(Q)tests/run.sh
 
 bench: all $(BENCH_BINS) $(WORKLOAD_BINS)

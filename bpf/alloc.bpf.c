@@ -29,6 +29,19 @@ static __always_inline bool nested_in(const struct alloc_inflight *cur, __u64 sp
 	return sp <= cur->sp && now - cur->entry_ts < NESTED_WINDOW_NS;
 }
 
+/* Does caller lie in the allocator's own code, around the probed function? */
+static __always_inline bool internal_call(struct pt_regs *ctx, __u64 caller)
+{
+	__u64 cookie, ip;
+
+	/* Attach cookies for uprobes came with Linux 5.15: older ones do without. */
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_attach_cookie))
+		return false;
+	cookie = bpf_get_attach_cookie(ctx);
+	ip = PT_REGS_IP(ctx);
+	return cookie && caller >= ip - (cookie >> 32) && caller < ip + (__u32)cookie;
+}
+
 static __always_inline int alloc_enter(struct pt_regs *ctx, __u32 kind)
 {
 	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), now;
@@ -46,14 +59,16 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u32 kind)
 		}
 		count_loss(LOSS_NO_RETURN, cur->kind, now);
 	}
+	/* At the first instruction the return address is on top of the stack. */
+	bpf_probe_read_user(&v.caller, sizeof(v.caller), (void *)sp);
+	if (internal_call(ctx, v.caller))
+		return 0;	/* its return finds no entry and is ignored */
 	v.args[0] = PT_REGS_PARM1(ctx);
 	v.args[1] = PT_REGS_PARM2(ctx);
 	v.args[2] = PT_REGS_PARM3(ctx);
 	v.sp = sp;
 	v.entry_ts = now;
 	v.kind = kind;
-	/* At the first instruction the return address is on top of the stack. */
-	bpf_probe_read_user(&v.caller, sizeof(v.caller), (void *)sp);
 	if (bpf_map_update_elem(&alloc_inflight, &tid, &v, BPF_ANY))
 		count_loss(LOSS_INFLIGHT, kind, now);
 	return 0;
@@ -160,10 +175,12 @@ int free_enter(struct pt_regs *ctx)
 	cur = bpf_map_lookup_elem(&alloc_inflight, &tid);
 	if (cur && nested_in(cur, sp, now))
 		return 0;	/* inside an allocator call: not a call of the program */
-	fill_hdr(&r.hdr, EV_FREE, sizeof(r), id, now);
-	r.ptr = PT_REGS_PARM1(ctx);
 	r.caller = 0;
 	bpf_probe_read_user(&r.caller, sizeof(r.caller), (void *)sp);
+	if (internal_call(ctx, r.caller))
+		return 0;
+	fill_hdr(&r.hdr, EV_FREE, sizeof(r), id, now);
+	r.ptr = PT_REGS_PARM1(ctx);
 	emit(&r, sizeof(r), EV_FREE, now);
 	return 0;
 }

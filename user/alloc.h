@@ -31,6 +31,7 @@ struct alloc_lib {
 	struct {
 		uint32_t kind;		/* EV_MALLOC .. EV_FREE */
 		uint64_t offset;	/* in the file */
+		uint64_t cookie;	/* the allocator's own code around it: bytes below << 32 | above */
 		const char *name;	/* the name recorded; aliases at one address share it */
 	} probes[ALLOC_FUNCS];
 	char skipped[128];	/* names that could not be probed (IFUNC), for a warning */
@@ -43,14 +44,24 @@ struct alloc_lib {
 int alloc_lib__load(struct alloc_lib *lib, const char *path, const char *shown, char *msg,
 		    size_t msglen);
 
+/* A uprobe_multi link's fd, or libbpf's perf-event link on older kernels. */
+struct probe_link {
+	struct bpf_link *link;
+	int fd;
+};
+
 /* Probes of one file in one process (pid -1: every process). */
 struct alloc_attachment {
 	pid_t pid;
 	dev_t dev;
 	ino_t ino;
+	int nret;		/* links[0, nret) are return probes, the rest entry probes */
 	int nlinks;
-	struct bpf_link *links[2 * ALLOC_FUNCS];
+	struct probe_link links[2 * ALLOC_FUNCS];
 };
+
+/* Before the programs load: prepares them for uprobe_multi links where the kernel has them. */
+void alloc_prepare(struct record_bpf *skel);
 
 /*
  * Attaches lib's probes for pid: uretprobes first, so that no call is seen
@@ -58,7 +69,11 @@ struct alloc_attachment {
  */
 int alloc_attach(struct record_bpf *skel, const struct alloc_lib *lib, pid_t pid,
 		 struct alloc_attachment *out, char *msg, size_t msglen);
-/* Entry probes first, then returns: calls under way still complete. */
-void alloc_detach(struct alloc_attachment *a);
+/*
+ * Detaches every probe of n attachments: all entry probes first, then the
+ * returns, so that calls under way still complete. Each detach waits for an
+ * RCU grace period (tens of milliseconds), so they run concurrently.
+ */
+void alloc_detach(struct alloc_attachment *a, int n);
 
 #endif

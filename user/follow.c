@@ -65,11 +65,32 @@ static struct proc_probes *find_proc(struct follower *f, pid_t pid)
 
 static void detach_proc(struct proc_probes *p)
 {
-	for (int i = 0; i < p->libs.n; i++)
-		alloc_detach(&p->att[i]);
+	alloc_detach(p->att, p->libs.n);
 	free(p->att);
 	lib_set__free(&p->libs);
 	p->att = NULL;
+}
+
+static void detach_all(struct follower *f)
+{
+	struct alloc_attachment *all;
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < f->nprocs; i++)
+		n += f->procs[i].libs.n;
+	all = malloc((n ? n : 1) * sizeof(*all));
+	for (size_t i = 0; all && i < f->nprocs; i++)
+		for (int j = 0; j < f->procs[i].libs.n; j++)
+			all[k++] = f->procs[i].att[j];
+	if (all)
+		alloc_detach(all, k);
+	for (size_t i = 0; i < f->nprocs; i++) {
+		if (!all)
+			alloc_detach(f->procs[i].att, f->procs[i].libs.n);
+		free(f->procs[i].att);
+		lib_set__free(&f->procs[i].libs);
+	}
+	free(all);
 }
 
 static void drop_proc(struct follower *f, pid_t pid)
@@ -444,8 +465,8 @@ void follower__stop(struct follower *f)
 		f->work = w->next;
 		free(w);
 	}
-	for (size_t i = 0; i < f->nprocs; i++)
-		detach_proc(&f->procs[i]);
+	/* Every process's probes at once: detaching waits out grace periods. */
+	detach_all(f);
 	free(f->procs);
 	f->procs = NULL;
 	f->nprocs = 0;

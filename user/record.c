@@ -583,6 +583,7 @@ int do_record(int argc, char **argv)
 		goto fail;
 	}
 	configure(&r);
+	alloc_prepare(r.skel);
 	err = record_bpf__load(r.skel);
 	if (err) {
 		snprintf(msg, sizeof(msg),
@@ -647,8 +648,18 @@ int do_record(int argc, char **argv)
 		}
 	}
 	r.started = cli_now();
-	if (!o.quiet && isatty(2))
-		fprintf(stderr, "bpftape record: recording to %s; Ctrl-C to stop\n", o.output);
+	if (!o.quiet) {
+		/* Also what scripts wait for before starting their workload. */
+		if (o.mode == MODE_SYSTEM)
+			fprintf(stderr, "bpftape record: recording the whole system to %s; Ctrl-C to stop\n",
+				o.output);
+		else if (o.mode == MODE_COMMAND)
+			fprintf(stderr, "bpftape record: recording %s (PID %d) to %s\n", o.command[0],
+				r.child.pid, o.output);
+		else
+			fprintf(stderr, "bpftape record: recording %d process%s to %s; Ctrl-C to stop\n",
+				r.ntargets, r.ntargets == 1 ? "" : "es", o.output);
+	}
 
 	status = EXIT_OK;
 	reason = run_loop(&r, &status);
