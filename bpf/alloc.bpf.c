@@ -19,9 +19,10 @@
 /*
  * A call entered more than this long after the one in progress on its
  * thread is not nested in it: that one's return was lost (it is counted).
- * Nested calls follow their outer call's entry within microseconds.
+ * Calls nested by a wrapper or a tail call follow their outer call's entry
+ * within microseconds; a second is for threads descheduled in between.
  */
-#define NESTED_WINDOW_NS (50ull * 1000 * 1000)
+#define NESTED_WINDOW_NS (1000ull * 1000 * 1000)
 
 /* Is a call at stack pointer sp, now, nested in the call in progress? */
 static __always_inline bool nested_in(const struct alloc_inflight *cur, __u64 sp, __u64 now)
@@ -47,21 +48,26 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u32 kind)
 	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), now;
 	__u32 tid = (__u32)id;
 	struct alloc_inflight *cur, v = {};
+	bool internal;
 
 	if (!traced(id))
 		return 0;
 	now = bpf_ktime_get_ns();
+	/* At the first instruction the return address is on top of the stack. */
+	bpf_probe_read_user(&v.caller, sizeof(v.caller), (void *)sp);
+	internal = internal_call(ctx, v.caller);
 	cur = bpf_map_lookup_elem(&alloc_inflight, &tid);
 	if (cur) {
-		if (nested_in(cur, sp, now)) {
+		/* An internal call below a call in progress is nested, however late. */
+		if (sp <= cur->sp && (internal || nested_in(cur, sp, now))) {
 			cur->depth++;
 			return 0;
 		}
+		/* Not nested: its return was lost. Its entry must not take ours. */
 		count_loss(LOSS_NO_RETURN, cur->kind, now);
+		bpf_map_delete_elem(&alloc_inflight, &tid);
 	}
-	/* At the first instruction the return address is on top of the stack. */
-	bpf_probe_read_user(&v.caller, sizeof(v.caller), (void *)sp);
-	if (internal_call(ctx, v.caller))
+	if (internal)
 		return 0;	/* its return finds no entry and is ignored */
 	v.args[0] = PT_REGS_PARM1(ctx);
 	v.args[1] = PT_REGS_PARM2(ctx);
@@ -172,11 +178,12 @@ int free_enter(struct pt_regs *ctx)
 	if (!traced(id))
 		return 0;
 	now = bpf_ktime_get_ns();
-	cur = bpf_map_lookup_elem(&alloc_inflight, &tid);
-	if (cur && nested_in(cur, sp, now))
-		return 0;	/* inside an allocator call: not a call of the program */
 	r.caller = 0;
 	bpf_probe_read_user(&r.caller, sizeof(r.caller), (void *)sp);
+	cur = bpf_map_lookup_elem(&alloc_inflight, &tid);
+	/* Inside an allocator call, or the allocator's own: not a call of the program. */
+	if (cur && sp <= cur->sp && nested_in(cur, sp, now))
+		return 0;
 	if (internal_call(ctx, r.caller))
 		return 0;
 	fill_hdr(&r.hdr, EV_FREE, sizeof(r), id, now);
