@@ -34,6 +34,7 @@
 /* In a slot: the allocation failed in this replay (NULL is "not made yet"). */
 #define FAILED_HERE ((void *)1)
 #define SPIN_WAITS 200
+#define YIELD_WAITS 20
 
 struct runtime;
 
@@ -75,6 +76,7 @@ struct runtime {
 	uint64_t max_points;
 	uint64_t sample_every;
 	uint64_t baseline;
+	uint64_t wall0, cpu0;	/* when this image's replay started */
 	int statm_fd;
 	long page;
 	bool faithful;
@@ -152,6 +154,12 @@ static void wait_for(struct runtime *rt, _Atomic uint32_t *addr, uint32_t want,
 		if (atomic_load_explicit(addr, memory_order_acquire) >= want)
 			return;
 		__builtin_ia32_pause();
+	}
+	/* With more replay threads than CPUs, the one we wait for may need ours. */
+	for (int i = 0; i < YIELD_WAITS; i++) {
+		if (atomic_load_explicit(addr, memory_order_acquire) >= want)
+			return;
+		sched_yield();
 	}
 	tr->waits++;
 	atomic_fetch_add(&rt->waiters, 1);
@@ -268,7 +276,7 @@ static int run_image(struct runtime *parent, const struct prepared *p, uint32_t 
 		     const struct engine_opts *o, struct results *res,
 		     const struct exec_context *exec, uint64_t baseline, char *msg, size_t msglen);
 
-static void finish_result(struct runtime *rt, uint64_t wall0, uint64_t cpu0);
+static void finish_result(struct runtime *rt);
 
 /* A replayed fork: the child continues with the child's image, from this heap. */
 static void do_fork(struct runtime *rt, const struct op *op)
@@ -293,7 +301,7 @@ static void do_fork(struct runtime *rt, const struct op *op)
 }
 
 /* A replayed exec: this image ends; the new one starts from a fresh heap. */
-static void do_exec(struct runtime *rt, const struct op *op, uint64_t wall0, uint64_t cpu0)
+static void do_exec(struct runtime *rt, const struct op *op)
 {
 	char image[16], pfd[16], rfd[16];
 	char *argv[64];
@@ -301,7 +309,7 @@ static void do_exec(struct runtime *rt, const struct op *op, uint64_t wall0, uin
 
 	/* The new image starts from an empty heap, as after the recorded exec. */
 
-	finish_result(rt, wall0, cpu0);
+	finish_result(rt);
 	snprintf(image, sizeof(image), "%llu", (unsigned long long)op->aux);
 	snprintf(pfd, sizeof(pfd), "%d", rt->exec->prepared_fd);
 	snprintf(rfd, sizeof(rfd), "%d", rt->exec->results_fd);
@@ -334,7 +342,7 @@ static void maybe_sample(struct runtime *rt, struct thread_rt *tr)
 		sample(rt, after);
 }
 
-static void run_serial(struct runtime *rt, uint64_t wall0, uint64_t cpu0)
+static void run_serial(struct runtime *rt)
 {
 	const struct prep_process *pr = rt->pr;
 	uint64_t cursors_bytes = pr->nthreads * sizeof(uint64_t);
@@ -358,7 +366,7 @@ static void run_serial(struct runtime *rt, uint64_t wall0, uint64_t cpu0)
 		}
 		if (op->kind == OP_EXEC) {
 			mem_free(cursor, cursors_bytes);
-			do_exec(rt, op, wall0, cpu0);
+			do_exec(rt, op);
 		}
 		if (i % TIME_EVERY == 0) {
 			uint64_t t0 = now_ns(CLOCK_MONOTONIC);
@@ -403,7 +411,6 @@ static void *run_thread(void *arg)
 {
 	struct thread_rt *tr = arg;
 	struct runtime *rt = tr->rt;
-	uint64_t wall0 = 0, cpu0 = 0;
 
 	pthread_barrier_wait(&rt->start);
 	for (uint64_t i = 0; i < tr->nops; i++) {
@@ -420,7 +427,7 @@ static void *run_thread(void *arg)
 			publish(rt, &rt->forks_done, op->expect + 1);
 			continue;
 		case OP_EXEC:
-			do_exec(rt, op, wall0, cpu0);
+			do_exec(rt, op);
 		}
 		if (i % TIME_EVERY == 0) {
 			uint64_t t0 = now_ns(CLOCK_MONOTONIC);
@@ -440,7 +447,7 @@ static void *run_thread(void *arg)
 	return NULL;
 }
 
-static void finish_result(struct runtime *rt, uint64_t wall0, uint64_t cpu0)
+static void finish_result(struct runtime *rt)
 {
 	struct proc_result *out = rt->out;
 	uint64_t final = anon_rss(rt);
@@ -448,8 +455,8 @@ static void finish_result(struct runtime *rt, uint64_t wall0, uint64_t cpu0)
 	final = final > rt->baseline ? final - rt->baseline : 0;
 	if (final > rt->peak_rss)
 		rt->peak_rss = final;
-	out->wall_ns = now_ns(CLOCK_MONOTONIC) - wall0;
-	out->cpu_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+	out->wall_ns = now_ns(CLOCK_MONOTONIC) - rt->wall0;
+	out->cpu_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID) - rt->cpu0;
 	out->final_rss = final;
 	out->peak_rss = rt->peak_rss;
 	out->baseline_rss = rt->baseline;
@@ -556,7 +563,6 @@ static int run_image(struct runtime *parent, const struct prepared *p, uint32_t 
 	struct runtime rt = { .p = p, .o = o, .res = res, .exec = exec, .image = image,
 			      .root = root };
 	const struct prep_process *pr = &p->procs[image];
-	uint64_t wall0, cpu0;
 	int err;
 
 	rt.pr = pr;
@@ -605,17 +611,17 @@ static int run_image(struct runtime *parent, const struct prepared *p, uint32_t 
 	/* The baseline: the engine and its threads, before the first replayed call. */
 	rt.baseline = parent ? baseline : anon_rss(&rt);
 	sample(&rt, 0);
-	wall0 = now_ns(CLOCK_MONOTONIC);
-	cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	rt.wall0 = now_ns(CLOCK_MONOTONIC);
+	rt.cpu0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
 	if (rt.faithful) {
 		pthread_barrier_wait(&rt.start);
 		for (uint32_t t = 0; t < pr->nthreads; t++)
 			pthread_join(rt.threads[t].pthread, NULL);
 	} else if (pr->nthreads) {
-		run_serial(&rt, wall0, cpu0);
+		run_serial(&rt);
 	}
 	sample(&rt, pr->nops);
-	finish_result(&rt, wall0, cpu0);
+	finish_result(&rt);
 	for (size_t i = 0; i < rt.children.len; i++) {
 		int status;
 

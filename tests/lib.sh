@@ -11,12 +11,17 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/bpftape-test.XXXXXX")
 LIBC=$(ldd "$WORKLOAD" 2>/dev/null | awk '/libc.so/ {print $3}')
 bg_pids=()
 
-cleanup() {
+# Background processes a test started: killed when its subshell ends, pass or fail.
+kill_bg() {
 	local p
 	for p in "${bg_pids[@]}"; do
 		kill -9 "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+}
+
+cleanup() {
+	kill_bg
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -24,7 +29,7 @@ trap cleanup EXIT
 t() {
 	local name=$1 log=$T/$1.out
 	shift
-	if ("$@") >"$log" 2>&1; then
+	if (trap kill_bg EXIT; "$@") >"$log" 2>&1; then
 		echo "ok $name"
 	else
 		echo "not ok $name: $(grep -v '^+' "$log" | tail -1)"
