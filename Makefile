@@ -10,7 +10,8 @@ CC ?= cc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 V ?= 0
-WERROR ?= 0
+# Warnings are errors in CI (.ci/run sets CI=1), and where asked.
+WERROR ?= $(if $(CI),1,0)
 STATIC ?= 0
 
 ifeq ($(V),1)
@@ -30,7 +31,7 @@ ALL_CFLAGS := $(CFLAGS) -std=gnu11 $(WARN) -D_GNU_SOURCE -MMD -MP -I. -Ireplay -
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -Ivmlinux/$(ARCH) -Ibpf -MMD -MP
 
 # --- the tape format library (replay/): every binary links it ---------------
-FORMAT_SRCS := replay/parse.c replay/u64map.c replay/tape_codec.c replay/tape_header.c replay/tape_writer.c \
+FORMAT_SRCS := replay/parse.c replay/u64map.c replay/addr_map.c replay/tape_codec.c replay/tape_header.c replay/tape_writer.c \
 	replay/tape_reader.c replay/tape_checksum.c replay/byte_input.c \
 	replay/byte_output.c replay/mwrap.c replay/event_source.c
 FORMAT_OBJS := $(FORMAT_SRCS:%.c=$(B)/%.o)
@@ -71,7 +72,8 @@ FUZZ_SECONDS ?= 60
 
 MAN_PAGES := $(wildcard docs/man/*.1)
 
-.PHONY: all deps test bench fuzz install clean vmlinux syscall-table help demo check-static
+.PHONY: all deps test test-build bench bench-build fuzz install clean vmlinux syscall-table help \
+	demo demo-build check-static
 
 all: $(CMD) $(ENGINE)
 
@@ -158,17 +160,31 @@ $(B)/fuzz/%: tests/fuzz/%.c $(FORMAT_SRCS) $(filter-out replay/main.c,$(ENGINE_S
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(FUZZ_CFLAGS) -o $@ $^ -lzstd -lpthread -lm
 
-test: all $(UNIT_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS) $(B)/tests/workloads/alloc_workload_static
-	$(Q)tests/run.sh
+# test, demo and bench install what is missing first, then build, then run.
+test:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)B=$(B) tests/run.sh
 
-bench: all $(BENCH_BINS) $(WORKLOAD_BINS)
-	$(Q)tools/bench/run.sh
+test-build: all $(UNIT_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS) \
+	$(B)/tests/workloads/alloc_workload_static
+
+demo:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory demo-build
+	$(Q)B=$(B) tools/demo.sh
+
+demo-build: all $(WORKLOAD_BINS)
+
+bench:
+	$(Q)$(MAKE) --no-print-directory deps
+	$(Q)$(MAKE) --no-print-directory bench-build
+	$(Q)B=$(B) tools/bench/run.sh
+
+bench-build: all $(BENCH_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS)
 
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)
-
-demo: all $(WORKLOAD_BINS)
-	$(Q)tools/demo.sh
 
 check-static:
 	$(Q)$(MAKE) --no-print-directory STATIC=1 B=$(B)/static $(B)/static/bpftape

@@ -7,20 +7,8 @@
  * or realloc of a block another thread touched last does, and it carries the
  * generation it waits for.
  *
- * Inversions: an allocation returning an address the tape still holds live.
- * In a native tape only realloc causes them (written at return, it released
- * its old block during the call, and another thread got the address before
- * the realloc's record was written); in an mwrap trace of a threaded
- * program, per-thread buffering causes them anywhere. The address's old
- * block is set aside, still live in its own slot, and the allocation takes
- * the address at its place in the tape. The old block's release is the next
- * use of the address by another thread than the new block's (the late
- * realloc); without threads (mwrap), the next use at all. Two live blocks
- * never share a slot.
- *
- * (Deferring the allocation until the release instead cascades: the new
- * owner goes on using the address, those uses must wait too, and the
- * addresses they would release look live to everyone else.)
+ * Inversions (an address made again while the tape still holds it live) are
+ * resolved by addr_map.c, the same way for the replay and for the tools.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "addr_map.h"
 #include "prepare.h"
 #include "u64map.h"
 #include "vec.h"
@@ -46,8 +35,7 @@ struct pproc {
 	uint32_t pid, parent, exec_of, main_thread;
 	bool ended;
 	bool lost_allocs;	/* a loss record: unknown blocks may be lost ones */
-	struct u64map addr;	/* recorded address -> slot */
-	struct u64map set_aside;	/* address -> slot of its old block, after an inversion */
+	struct addr_map addrs;	/* recorded address -> slot */
 	struct vec bytes;	/* uint64_t per slot: requested bytes live in it */
 	struct vec gen;		/* uint32_t per slot: ops that touched it so far */
 	struct vec last;	/* uint32_t per slot: thread that touched it last */
@@ -86,8 +74,7 @@ static int new_process(struct prep *p, uint32_t pid, uint32_t parent, uint32_t e
 	struct pproc pr = { .pid = pid, .parent = parent, .exec_of = exec_of,
 			    .main_thread = NO_INDEX };
 
-	u64map__init(&pr.addr);
-	u64map__init(&pr.set_aside);
+	addr_map__init(&pr.addrs, p->has_threads);
 	vec__init(&pr.bytes, sizeof(uint64_t));
 	vec__init(&pr.gen, sizeof(uint32_t));
 	vec__init(&pr.last, sizeof(uint32_t));
@@ -239,49 +226,31 @@ static void unknown_block(struct prep *p, struct pproc *pr)
 }
 
 /* Allocates the block of a successful allocating call: slot, size, mapping. */
+/*
+ * Allocates the block of a successful allocating call: slot, size, mapping.
+ * A block displaced by a third inversion on its address stays live, in its
+ * slot, to the end: two live blocks never share a slot.
+ */
 static int make_block(struct prep *p, struct pproc *pr, uint32_t thread, uint64_t addr,
 		      uint64_t bytes, struct op *op, int64_t *delta)
 {
-	uint64_t *held = u64map__get(&pr->addr, addr);
-	int err;
+	uint32_t displaced;
+	int err = take_slot(pr, THREAD(p, thread), &op->slot);
 
-	if (held) {
-		/* An inversion: the address's old block waits aside for its release. */
-		p->stats.inversions++;
-		if (u64map__get(&pr->set_aside, addr))
-			p->stats.unresolved_inversions++;	/* a third one: the oldest stays live */
-		err = u64map__put(&pr->set_aside, addr, *held);
-		if (err)
-			return err;
-	}
-	err = take_slot(pr, THREAD(p, thread), &op->slot);
 	if (err)
 		return err;
 	touch(p, pr, op->slot, thread, NULL);
 	VEC_AT(&pr->bytes, uint64_t, op->slot) = bytes;
 	*delta += bytes;
-	return u64map__put(&pr->addr, addr, op->slot);
+	return addr_map__make(&pr->addrs, addr, op->slot, thread, &displaced);
 }
 
-/*
- * The block a free or realloc of addr by thread releases: the one set aside
- * by an inversion when this is the late release, else the mapped one.
- * Unmaps it. Returns NO_SLOT for a block the tape never saw made.
- */
-static uint32_t input_block(struct prep *p, struct pproc *pr, uint32_t thread, uint64_t addr)
+/* The slot a free or realloc of addr releases, or NO_SLOT (addr_map.h). */
+static uint32_t input_block(struct pproc *pr, uint32_t thread, uint64_t addr)
 {
-	uint64_t *mapped = u64map__get(&pr->addr, addr), aside;
+	uint32_t slot = addr_map__release(&pr->addrs, addr, thread);
 
-	if (u64map__get(&pr->set_aside, addr) &&
-	    (!p->has_threads || !mapped || VEC_AT(&pr->last, uint32_t, *mapped) != thread)) {
-		u64map__del(&pr->set_aside, addr, &aside);
-		return aside;
-	}
-	if (!mapped)
-		return NO_SLOT;
-	aside = *mapped;
-	u64map__del(&pr->addr, addr, NULL);
-	return aside;
+	return slot == ADDR_NONE ? NO_SLOT : slot;
 }
 
 static int process_alloc(struct prep *p, uint32_t proc, uint32_t thread,
@@ -304,7 +273,7 @@ static int process_alloc(struct prep *p, uint32_t proc, uint32_t thread,
 	if (ev->type == TAPE_EV_FREE) {
 		if (!a->ptr)
 			return emit(p, proc, thread, &op, 0);	/* free(NULL) is a call too */
-		slot = input_block(p, pr, thread, a->ptr);
+		slot = input_block(pr, thread, a->ptr);
 		if (slot == NO_SLOT) {
 			unknown_block(p, pr);
 			return 0;
@@ -330,7 +299,7 @@ static int process_alloc(struct prep *p, uint32_t proc, uint32_t thread,
 	}
 
 	if (takes_ptr && a->ptr) {
-		slot = input_block(p, pr, thread, a->ptr);
+		slot = input_block(pr, thread, a->ptr);
 		if (slot == NO_SLOT) {
 			unknown_block(p, pr);	/* replayed as realloc(NULL, size) */
 		} else {
@@ -350,24 +319,17 @@ static int end_process(struct prep *p, uint32_t proc)
 	struct pproc *pr = PROC(p, proc);
 
 	/* Old blocks whose release never came stay live to the end. */
-	p->stats.unresolved_inversions += pr->set_aside.count;
+	p->stats.inversions += pr->addrs.inversions;
+	p->stats.unresolved_inversions += pr->addrs.unresolved + addr_map__aside(&pr->addrs);
 	pr->ended = true;
 	return 0;
 }
 
 static int copy_state(struct pproc *child, const struct pproc *parent)
 {
-	struct u64map_slot *s = parent->addr.slots;
-
-	if (parent->addr.has_zero && u64map__put(&child->addr, 0, parent->addr.zero_value))
+	addr_map__free(&child->addrs);
+	if (addr_map__copy(&child->addrs, &parent->addrs))
 		return -ENOMEM;
-	for (size_t i = 0; i < parent->addr.cap; i++)
-		if (s[i].key && u64map__put(&child->addr, s[i].key, s[i].value))
-			return -ENOMEM;
-	s = parent->set_aside.slots;
-	for (size_t i = 0; i < parent->set_aside.cap; i++)
-		if (s[i].key && u64map__put(&child->set_aside, s[i].key, s[i].value))
-			return -ENOMEM;
 	vec__free(&child->bytes);
 	vec__free(&child->gen);
 	vec__free(&child->last);
@@ -661,8 +623,7 @@ static void free_prep(struct prep *p)
 	for (size_t i = 0; i < p->procs.len; i++) {
 		struct pproc *pr = PROC(p, i);
 
-		u64map__free(&pr->addr);
-		u64map__free(&pr->set_aside);
+		addr_map__free(&pr->addrs);
 		vec__free(&pr->bytes);
 		vec__free(&pr->gen);
 		vec__free(&pr->last);

@@ -67,6 +67,14 @@ static void set_bit(uint64_t *bitmap, unsigned nr)
 		bitmap[nr / 64] |= 1ull << (nr % 64);
 }
 
+/* The trampolines' syscalls are the tracer's, not the program's. */
+static void clear_tracer(uint64_t *bitmap)
+{
+	for (size_t i = 0; i < NSYSCALLS; i++)
+		if ((table[i].classes & SC_TRACER) && table[i].nr < SYSCALL_NR_MAX)
+			bitmap[table[i].nr / 64] &= ~(1ull << (table[i].nr % 64));
+}
+
 int syscall_set_parse(const char *spec, uint64_t *bitmap, char *msg, size_t msglen)
 {
 	char *copy, *save = NULL, *tok;
@@ -77,6 +85,7 @@ int syscall_set_parse(const char *spec, uint64_t *bitmap, char *msg, size_t msgl
 		return 0;
 	if (!strcmp(spec, "all")) {
 		memset(bitmap, 0xff, SYSCALL_NR_MAX / 8);
+		clear_tracer(bitmap);
 		return SYSCALL_NR_MAX;
 	}
 	copy = strdup(spec);
@@ -106,6 +115,7 @@ int syscall_set_parse(const char *spec, uint64_t *bitmap, char *msg, size_t msgl
 	free(copy);
 	if (err)
 		return err;
+	clear_tracer(bitmap);
 	for (unsigned i = 0; i < SYSCALL_NR_MAX; i++)
 		count += (bitmap[i / 64] >> (i % 64)) & 1;
 	return count;

@@ -10,6 +10,7 @@
 #define SC_MEM 4
 #define SC_PROCESS 8
 #define SC_SIGNAL 16
+#define SC_TRACER 32	/* made by the kernel's uprobe trampolines: never recorded */
 
 /* Syscall numbers the recorder can select; larger ones are recorded as "all". */
 #define SYSCALL_NR_MAX 512
@@ -31,6 +32,7 @@ const struct syscall_info *syscall_at(size_t i);
 /*
  * Parses "all", "none", or a comma-separated mix of names and classes
  * (file, net, mem, process, signal) into a bitmap of SYSCALL_NR_MAX bits.
+ * The tracer's own syscalls (uretprobe, uprobe) are never in it.
  * Returns the number of syscalls selected, or -EINVAL with msg naming the
  * word that is neither.
  */
