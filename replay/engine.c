@@ -49,7 +49,7 @@ struct thread_rt {
 	uint64_t since_sample;
 	uint64_t by_kind[OP_KINDS];
 	uint64_t timed_ns[OP_KINDS], timed_n[OP_KINDS];
-	uint64_t failures, waits, empty;
+	uint64_t failures, waits, empty, untouched;
 	char pad[64];		/* no false sharing between threads' counters */
 };
 
@@ -76,6 +76,7 @@ struct runtime {
 	uint64_t max_points;
 	uint64_t sample_every;
 	uint64_t baseline;
+	uint64_t touch_max;	/* blocks above this are not touched: half the machine's memory */
 	uint64_t wall0, cpu0;	/* when this image's replay started */
 	int statm_fd;
 	long page;
@@ -176,12 +177,19 @@ static void publish(struct runtime *rt, _Atomic uint32_t *addr, uint32_t v)
 		futex_wake(addr);
 }
 
-static void touch_block(void *p, uint64_t bytes, enum touch_policy touch, long page)
+static void touch_block(struct runtime *rt, struct thread_rt *tr, void *p, uint64_t bytes)
 {
+	enum touch_policy touch = rt->o->touch;
+	long page = rt->page;
 	char *c = p;
 
 	if (!p || touch == TOUCH_NONE)
 		return;
+	/* Writing to a block larger than the machine could hold would only get us killed. */
+	if (bytes > rt->touch_max) {
+		tr->untouched++;
+		return;
+	}
 	if (touch == TOUCH_ALL) {
 		memset(p, 0xa5, bytes);
 		return;
@@ -246,13 +254,13 @@ do_call(struct runtime *rt, struct thread_rt *tr, const struct op *op, bool fait
 			old = NULL;
 	}
 	if (op->kind == OP_FREE) {
-		if (old && rt->o->touch == TOUCH_ALL)
+		if (old && rt->o->touch == TOUCH_ALL && op->size <= rt->touch_max)
 			memset(old, 0, op->size);
 		free(old);
 	} else {
 		void *p = call_allocator(rt, op, old);
 
-		touch_block(p, op_bytes(op), rt->o->touch, rt->page);
+		touch_block(rt, tr, p, op_bytes(op));
 		if (!p) {
 			tr->failures++;
 			p = FAILED_HERE;
@@ -361,10 +369,12 @@ static void run_serial(struct runtime *rt)
 			op = &rt->p->ops[th->first_op + cursor[local]++];
 		while (op->kind == OP_FENCE);
 		if (op->kind == OP_FORK) {
+			tr->by_kind[OP_FORK]++;
 			do_fork(rt, op);
 			continue;
 		}
 		if (op->kind == OP_EXEC) {
+			tr->by_kind[OP_EXEC]++;
 			mem_free(cursor, cursors_bytes);
 			do_exec(rt, op);
 		}
@@ -422,11 +432,13 @@ static void *run_thread(void *arg)
 			wait_for(rt, &rt->forks_done, op->aux + 1, tr);
 			continue;
 		case OP_FORK:
+			tr->by_kind[OP_FORK]++;
 			wait_fork_point(rt, tr, op->expect);
 			do_fork(rt, op);
 			publish(rt, &rt->forks_done, op->expect + 1);
 			continue;
 		case OP_EXEC:
+			tr->by_kind[OP_EXEC]++;
 			do_exec(rt, op);
 		}
 		if (i % TIME_EVERY == 0) {
@@ -476,6 +488,7 @@ static void finish_result(struct runtime *rt)
 		out->replay_failures += tr->failures;
 		out->waits += tr->waits;
 		out->empty_releases += tr->empty;
+		out->untouched += tr->untouched;
 	}
 	snprintf(out->allocator, sizeof(out->allocator), "%s", rt->api.name);
 	snprintf(out->emulated, sizeof(out->emulated), "%s", rt->api.emulated);
@@ -568,6 +581,7 @@ static int run_image(struct runtime *parent, const struct prepared *p, uint32_t 
 	rt.pr = pr;
 	rt.out = &res->procs[image];
 	rt.page = sysconf(_SC_PAGESIZE);
+	rt.touch_max = (uint64_t)sysconf(_SC_PHYS_PAGES) * rt.page / 2;
 	rt.sample_every = res->sample_every;
 	rt.faithful = o->threads == THREADS_FAITHFUL ||
 		      (o->threads == THREADS_AUTO && pr->nthreads > 1 && p->h->has_threads);

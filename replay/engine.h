@@ -48,6 +48,7 @@ struct proc_result {
 	uint64_t ops[OP_KINDS];		/* replayed, by kind */
 	uint64_t replay_failures;	/* allocations that returned NULL here */
 	uint64_t empty_releases;	/* releases that found their slot empty: a missed dependency */
+	uint64_t untouched;		/* blocks larger than half the machine's memory: not touched */
 	uint64_t waits;			/* waits on another thread that had to block */
 	uint64_t wall_ns;
 	uint64_t cpu_ns;

@@ -248,6 +248,10 @@ int prepared__check(struct prepared *p, const void *data, size_t size, char *msg
 	}
 	if (h->file_size > size)
 		FAIL("it is cut short (%zu of %llu bytes)", size, (unsigned long long)h->file_size);
+	/* Every slot is made by an allocation: never more slots than ops. */
+	if (h->nslots > h->nops + 1)
+		FAIL("%llu slots for %llu ops", (unsigned long long)h->nslots,
+		     (unsigned long long)h->nops);
 	size = h->file_size;
 	if (!range_ok(h->processes_offset, h->nprocesses, sizeof(struct prep_process), size) ||
 	    !range_ok(h->threads_offset, h->nthreads, sizeof(struct prep_thread), size) ||

@@ -27,7 +27,7 @@ static const char *op_name(int k)
 /* Totals over every process image that ran. */
 struct totals {
 	uint64_t ops, by_kind[OP_KINDS], timed_ns[OP_KINDS], timed_n[OP_KINDS];
-	uint64_t wall_ns, cpu_ns, peak_rss, final_rss, engine_bytes, failures, waits, empty;
+	uint64_t wall_ns, cpu_ns, peak_rss, final_rss, engine_bytes, failures, waits, empty, untouched;
 	uint32_t images, faithful, threads;
 	uint64_t peak_live;	/* one image: exact; several: the sum of each one's peak */
 	const struct proc_result *first;
@@ -62,6 +62,7 @@ static void total(const struct report_ctx *c, struct totals *t)
 		t->failures += pr->replay_failures;
 		t->waits += pr->waits;
 		t->empty += pr->empty_releases;
+		t->untouched += pr->untouched;
 		t->peak_live += c->p->procs[i].peak_live_bytes;
 	}
 }
@@ -135,6 +136,9 @@ void report_text(FILE *out, const struct report_ctx *c)
 	if (t.empty)
 		fprintf(out, "  inconsistent   %" PRIu64 " releases found their block not yet made\n",
 			t.empty);
+	if (t.untouched)
+		fprintf(out, "  not touched    %" PRIu64 " blocks larger than half this machine's memory\n",
+			t.untouched);
 	fprintf(out, "  time           %.3f s wall, %.3f s CPU: %.1f ns per call", t.wall_ns / 1e9,
 		t.cpu_ns / 1e9, t.ops ? (double)t.wall_ns / t.ops : 0);
 	first = true;
@@ -214,10 +218,10 @@ void report_json(FILE *out, const struct report_ctx *c)
 		",\"skipped_lost\":%" PRIu64 ",\"realloc_zero_frees\":%" PRIu64
 		",\"inversions\":%" PRIu64 ",\"unresolved_inversions\":%" PRIu64
 		",\"cross_thread\":%" PRIu64 ",\"blocked_waits\":%" PRIu64
-		",\"replay_failures\":%" PRIu64 ",\"empty_releases\":%" PRIu64,
+		",\"replay_failures\":%" PRIu64 ",\"empty_releases\":%" PRIu64 ",\"untouched\":%" PRIu64,
 		s->skipped_failed, s->skipped_pre_attach, s->skipped_lost, s->realloc_zero_frees,
 		s->inversions, s->unresolved_inversions, s->cross_thread, t.waits, t.failures,
-		t.empty);
+		t.empty, t.untouched);
 	fprintf(out, ",\"wall_s\":%.6f,\"cpu_s\":%.6f,\"ns_per_call\":%.2f", t.wall_ns / 1e9,
 		t.cpu_ns / 1e9, t.ops ? (double)t.wall_ns / t.ops : 0);
 	for (int k = 1; k <= OP_FREE; k++)

@@ -27,10 +27,11 @@ cleanup() {
 trap cleanup EXIT
 
 t() {
-	local name=$1 log=$T/$1.out
+	local name=$1 log=$T/$1.out start=$EPOCHREALTIME secs
 	shift
 	if (trap kill_bg EXIT; "$@") >"$log" 2>&1; then
-		echo "ok $name"
+		secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+		echo "ok $name ($secs s)"
 	else
 		echo "not ok $name: $(grep -v '^+' "$log" | tail -1)"
 		tail -20 "$log" | sed 's/^/# /'
