@@ -143,6 +143,16 @@ $(B)/tests/workloads/%: tests/workloads/%.c $(LIBTAPE)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -fno-builtin -O1 -o $@ $< -lpthread
 
+# Symbolisation targets: known functions in an executable and in its library.
+$(B)/tests/workloads/libsymtest.so: tests/workloads/lib/symtest.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 -shared -fPIC -o $@ $<
+
+$(B)/tests/workloads/sym_target: tests/workloads/sym_target.c $(B)/tests/workloads/libsymtest.so
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -O1 -o $@ $< -L$(B)/tests/workloads -lsymtest -Wl,-rpath,'$$ORIGIN'
+
 # The same workload with its allocator linked in: malloc in the executable.
 $(B)/tests/workloads/alloc_workload_static: tests/workloads/alloc_workload.c
 	$(call msg,CC,$@)
@@ -167,7 +177,7 @@ test:
 	$(Q)B=$(B) tests/run.sh
 
 test-build: all $(UNIT_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS) \
-	$(B)/tests/workloads/alloc_workload_static
+	$(B)/tests/workloads/alloc_workload_static $(B)/tests/workloads/sym_target
 
 demo:
 	$(Q)$(MAKE) --no-print-directory deps

@@ -15,6 +15,7 @@
 #include "common.bpf.h"
 #include "alloc.h"
 #include "alloc_inflight.bpf.h"
+#include "callers.bpf.h"
 
 /*
  * A call entered more than this long after the one in progress on its
@@ -69,6 +70,7 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u32 kind)
 	}
 	if (internal)
 		return 0;	/* its return finds no entry and is ignored */
+	note_caller(id, v.caller, now);
 	v.args[0] = PT_REGS_PARM1(ctx);
 	v.args[1] = PT_REGS_PARM2(ctx);
 	v.args[2] = PT_REGS_PARM3(ctx);
@@ -186,6 +188,7 @@ int free_enter(struct pt_regs *ctx)
 		return 0;
 	if (internal_call(ctx, r.caller))
 		return 0;
+	note_caller(id, r.caller, now);
 	fill_hdr(&r.hdr, EV_FREE, sizeof(r), id, now);
 	r.ptr = PT_REGS_PARM1(ctx);
 	emit(&r, sizeof(r), EV_FREE, now);

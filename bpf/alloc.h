@@ -25,4 +25,23 @@ struct free_rec {
 	__u64 caller;
 };
 
+#define VMA_NAME_MAX 48
+
+/*
+ * The file mapping a caller address falls in, the first time a process's
+ * call comes from it: so that callers can be symbolised even when the
+ * process is gone before /proc/PID/maps could be read. User space turns the
+ * inode into a path.
+ */
+struct vma_rec {
+	struct rec_hdr hdr;	/* kind EV_VMA */
+	__u64 start;
+	__u64 end;
+	__u64 offset;		/* in the file, bytes */
+	__u64 ino;
+	__u32 dev;		/* the kernel's encoding: major << 20 | minor */
+	__u32 pad;
+	char name[VMA_NAME_MAX];	/* the file's name, without its directory */
+};
+
 #endif

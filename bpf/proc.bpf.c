@@ -5,7 +5,9 @@
  * syscalls is missed.
  */
 #include "common.bpf.h"
+#include "alloc.h"
 #include "alloc_inflight.bpf.h"
+#include "callers.bpf.h"
 #include "proc.h"
 #include "sys.h"
 #include "sys_inflight.bpf.h"
@@ -62,7 +64,8 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(proc_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 tid = BPF_CORE_READ(task, pid), old = old_pid, zero = 0;
+	__u32 tid = BPF_CORE_READ(task, pid), tgid = BPF_CORE_READ(task, tgid), old = old_pid,
+	      zero = 0;
 	__u64 now = bpf_ktime_get_ns();
 	struct sys_inflight *in;
 	struct exec_rec *r;
@@ -74,6 +77,8 @@ int BPF_PROG(proc_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	 * A thread other than the leader that calls execve takes the leader's
 	 * ID: move its execve in progress so that its return finds it.
 	 */
+	/* The new image's mappings are all new. */
+	bpf_map_delete_elem(&vma_cache, &tgid);
 	if (old != tid) {
 		in = bpf_map_lookup_elem(&sys_inflight, &old);
 		if (in) {
@@ -125,6 +130,8 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	emit_urgent(&r, sizeof(r), EV_EXIT, now);
 	if (group_dead && cfg.filter_pids)
 		bpf_map_delete_elem(&traced_pids, &tgid);	/* its PID may be reused */
+	if (group_dead)
+		bpf_map_delete_elem(&vma_cache, &tgid);
 forget:
 	bpf_map_delete_elem(&sys_inflight, &tid);
 	bpf_map_delete_elem(&alloc_inflight, &tid);

@@ -27,6 +27,7 @@
 #define EV_EXEC 21
 #define EV_EXIT 22
 #define EV_COMM 23
+#define EV_VMA 24		/* a caller's mapping: user space makes it a tape map record */
 #define EV_KINDS 32		/* kinds are below this */
 
 /* Every record in the ring buffer starts with this. */

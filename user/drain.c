@@ -272,12 +272,31 @@ int drain__sample(void *ctx, void *data, size_t size)
 	struct drain *d = ctx;
 	struct tape_event ev;
 
+	/* A caller's mapping, seen by BPF: a map record, in the tape before its callers. */
+	if (size >= sizeof(struct vma_rec) && ((struct rec_hdr *)data)->kind == EV_VMA) {
+		const struct vma_rec *v = data;
+		char name[VMA_NAME_MAX + 1];
+
+		if (d->maps) {
+			snprintf(name, sizeof(name), "%.*s", VMA_NAME_MAX, v->name);
+			maps_tracker__vma(d->maps, v->hdr.pid, v->start, v->end, v->offset, v->dev,
+					  v->ino, name, drain__tape_time(d, v->hdr.ts), encode_sink, d);
+		}
+		return 0;
+	}
 	if (!to_event(d, data, size, &ev))
 		return 0;
 	if (d->maps && tape_type_is_alloc(ev.type) && ev.alloc.caller)
 		maps_tracker__need(d->maps, ev.pid, ev.alloc.caller, ev.ts, encode_sink, d);
-	if (ev.type == TAPE_EV_EXEC && d->maps)
+	if (ev.type == TAPE_EV_EXEC && d->maps) {
+		char path[4097];
+
 		maps_tracker__forget(d->maps, ev.pid);
+		/* The new image's file, for naming its mappings later. */
+		snprintf(path, sizeof(path), "%.*s", (int)ev.exec.name_len, ev.exec.filename);
+		if (path[0] == '/')
+			maps_tracker__register_file(d->maps, path, path);
+	}
 	drain__add(d, &ev);
 	if (d->on_lifecycle && (ev.type == TAPE_EV_FORK || ev.type == TAPE_EV_EXEC ||
 				ev.type == TAPE_EV_EXIT))

@@ -283,6 +283,8 @@ static void handle_exec(struct follower *f, const struct follow_work *w)
 	free(envbuf);
 	if (r)
 		return;		/* gone, or no allocator: nothing to attach */
+	for (int i = 0; i < libs.nfiles; i++)
+		maps_tracker__register_file(f->drain->maps, libs.files[i], libs.files[i]);
 	if (w->other != w->pid) {
 		/*
 		 * A thread other than the leader called execve: the probes were

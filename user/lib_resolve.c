@@ -17,6 +17,22 @@ void lib_set__free(struct lib_set *s)
 	free(s->libs);
 	s->libs = NULL;
 	s->n = 0;
+	for (int i = 0; i < s->nfiles; i++)
+		free(s->files[i]);
+	free(s->files);
+	s->files = NULL;
+	s->nfiles = 0;
+}
+
+static int add_file(struct lib_set *s, const char *path)
+{
+	char **p = realloc(s->files, (s->nfiles + 1) * sizeof(*s->files));
+
+	if (!p)
+		return -ENOMEM;
+	s->files = p;
+	s->files[s->nfiles] = strdup(path);
+	return s->files[s->nfiles] ? (s->nfiles++, 0) : -ENOMEM;
 }
 
 static bool has_file(const struct lib_set *s, dev_t dev, ino_t ino)
@@ -177,7 +193,7 @@ static int add_listed(const char *path, void *ctx)
 	struct command_ctx *c = ctx;
 	int err = add_candidate(c->set, path, path, c->msg, c->msglen);
 
-	return err < 0 ? err : 0;
+	return err < 0 ? err : add_file(c->set, path);
 }
 
 int libs_of_command(const char *exe, char *const envp[], struct lib_set *out, char *msg,
@@ -196,8 +212,12 @@ int libs_of_command(const char *exe, char *const envp[], struct lib_set *out, ch
 	dynamic = elf_file__interp(elf, interp, sizeof(interp));
 	elf_file__close(elf);
 	err = add_candidate(out, exe, exe, msg, msglen);
-	if (err < 0)
+	if (err >= 0)
+		err = add_file(out, exe);
+	if (err < 0) {
+		lib_set__free(out);
 		return err;
+	}
 	if (dynamic) {
 		err = loader_list(interp, exe, envp, add_listed, &ctx);
 		if (err) {

@@ -17,6 +17,12 @@
 struct lib_set {
 	struct alloc_lib *libs;
 	int n;
+	/*
+	 * Every file of a command (the executable and what its loader lists),
+	 * allocator or not: callers in them are named by device and inode.
+	 */
+	char **files;
+	int nfiles;
 };
 
 void lib_set__free(struct lib_set *s);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "elf_file.h"
@@ -38,6 +40,12 @@ void maps_tracker__init(struct maps_tracker *t)
 	pthread_mutex_init(&t->lock, NULL);
 	u64map__init(&t->pids);
 	u64map__init(&t->build_ids);
+	u64map__init(&t->files);
+}
+
+static uint64_t file_key(dev_t dev, ino_t ino)
+{
+	return (uint64_t)dev << 40 ^ ino;
 }
 
 static void clear_maps(struct proc_maps *p)
@@ -55,8 +63,12 @@ void maps_tracker__free(struct maps_tracker *t)
 	}
 	free(t->procs);
 	free(t->ids);
+	for (size_t i = 0; i < t->npaths; i++)
+		free(t->paths[i]);
+	free(t->paths);
 	u64map__free(&t->pids);
 	u64map__free(&t->build_ids);
+	u64map__free(&t->files);
 	pthread_mutex_destroy(&t->lock);
 }
 
@@ -111,7 +123,7 @@ static size_t build_id_of(struct maps_tracker *t, const char *path)
 
 	if (stat(path, &st))
 		return SIZE_MAX;
-	key = (uint64_t)st.st_dev << 40 ^ st.st_ino;
+	key = file_key(st.st_dev, st.st_ino);
 	idx = u64map__get(&t->build_ids, key);
 	if (idx)
 		return *idx;
@@ -133,6 +145,38 @@ static size_t build_id_of(struct maps_tracker *t, const char *path)
 	if (u64map__put(&t->build_ids, key, t->nids))
 		return SIZE_MAX;
 	return t->nids++;
+}
+
+static void register_locked(struct maps_tracker *t, const char *shown, const char *open_path)
+{
+	struct stat st;
+	uint64_t key;
+	char **p;
+
+	if (stat(open_path, &st))
+		return;
+	key = file_key(st.st_dev, st.st_ino);
+	if (u64map__get(&t->files, key))
+		return;
+	if (t->npaths == t->paths_cap) {
+		size_t cap = t->paths_cap ? t->paths_cap * 2 : 64;
+
+		p = realloc(t->paths, cap * sizeof(*p));
+		if (!p)
+			return;
+		t->paths = p;
+		t->paths_cap = cap;
+	}
+	t->paths[t->npaths] = strdup(shown);
+	if (t->paths[t->npaths] && !u64map__put(&t->files, key, t->npaths))
+		t->npaths++;
+}
+
+void maps_tracker__register_file(struct maps_tracker *t, const char *shown, const char *open_path)
+{
+	pthread_mutex_lock(&t->lock);
+	register_locked(t, shown, open_path);
+	pthread_mutex_unlock(&t->lock);
 }
 
 static int insert(struct proc_maps *p, const struct known_map *m)
@@ -192,6 +236,7 @@ static int learn_locked(struct maps_tracker *t, struct proc_maps *p)
 		m.offset = offset;
 		m.path = strdup(file);
 		m.id = build_id_of(t, open_path);
+		register_locked(t, file, open_path);
 		if (!m.path || insert(p, &m)) {
 			free(m.path);
 			break;
@@ -266,5 +311,62 @@ void maps_tracker__forget(struct maps_tracker *t, pid_t pid)
 		p->gone = false;
 		p->last_scan = 0;
 	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* The path of a file known by device and inode, or NULL. */
+static const char *path_of(struct maps_tracker *t, pid_t pid, uint64_t start, uint64_t end,
+			   dev_t dev, uint64_t ino)
+{
+	uint64_t *idx = u64map__get(&t->files, file_key(dev, ino));
+	char link[96], target[PATH_MAX];
+	ssize_t n;
+
+	if (idx)
+		return t->paths[*idx];
+	/* Still alive: the kernel names the mapping's file. */
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%llx-%llx", pid, (unsigned long long)start,
+		 (unsigned long long)end);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n <= 0)
+		return NULL;
+	target[n] = 0;
+	register_locked(t, target, link);
+	idx = u64map__get(&t->files, file_key(dev, ino));
+	return idx ? t->paths[*idx] : NULL;
+}
+
+void maps_tracker__vma(struct maps_tracker *t, pid_t pid, uint64_t start, uint64_t end,
+		       uint64_t offset, uint32_t kdev, uint64_t ino, const char *name, uint64_t ts,
+		       event_sink emit, void *ctx)
+{
+	dev_t dev = makedev(kdev >> 20, kdev & 0xfffff);
+	struct known_map m = { start, end, offset, NULL, SIZE_MAX, false }, *known;
+	struct proc_maps *p;
+	const char *path;
+
+	pthread_mutex_lock(&t->lock);
+	p = proc_of(t, pid);
+	if (!p)
+		goto out;
+	known = find(p, start);
+	if (known && known->start == start) {
+		if (!known->written)
+			write_map(t, p, known, ts, emit, ctx);
+		goto out;
+	}
+	path = path_of(t, pid, start, end, dev, ino);
+	/* Unknown to everything: the name alone still says which file it was. */
+	m.path = strdup(path ? path : name);
+	if (!m.path)
+		goto out;
+	if (path)
+		m.id = build_id_of(t, path);
+	if (insert(p, &m)) {
+		free(m.path);
+		goto out;
+	}
+	write_map(t, p, find(p, start), ts, emit, ctx);
+out:
 	pthread_mutex_unlock(&t->lock);
 }

@@ -9,6 +9,11 @@
  * drained), and when a caller falls outside everything known. A mapping is
  * written by the drain, in order, just before the first event whose caller
  * falls in it, so that a reader streaming the tape always has it in time.
+ *
+ * Where the kernel can, BPF reports a caller's mapping itself, at the call
+ * (bpf/callers.bpf.h), by device and inode: a registry of the files the
+ * recorder knows (executables, what their loader lists, what /proc shows)
+ * turns those into paths.
  */
 #ifndef BPFTAPE_MAPS_SNAPSHOT_H
 #define BPFTAPE_MAPS_SNAPSHOT_H
@@ -34,6 +39,9 @@ struct maps_tracker {
 	struct u64map build_ids;	/* file key -> index in ids */
 	struct file_id *ids;
 	size_t nids, ids_cap;
+	struct u64map files;		/* file key -> index in paths */
+	char **paths;
+	size_t npaths, paths_cap;
 	uint64_t scans;
 	uint64_t written;
 };
@@ -54,5 +62,18 @@ void maps_tracker__need(struct maps_tracker *t, pid_t pid, uint64_t addr, uint64
 			event_sink emit, void *ctx);
 /* After exec: the process's old mappings are gone. */
 void maps_tracker__forget(struct maps_tracker *t, pid_t pid);
+/*
+ * Remembers the file at open_path (through /proc/PID/root, say) under the
+ * name shown, for turning device and inode into a path.
+ */
+void maps_tracker__register_file(struct maps_tracker *t, const char *shown, const char *open_path);
+/*
+ * A mapping BPF saw a caller in: learnt and written (through emit) unless
+ * already written. kdev is the kernel's device encoding; name the file's
+ * base name, for when nothing else knows it.
+ */
+void maps_tracker__vma(struct maps_tracker *t, pid_t pid, uint64_t start, uint64_t end,
+		       uint64_t offset, uint32_t kdev, uint64_t ino, const char *name, uint64_t ts,
+		       event_sink emit, void *ctx);
 
 #endif

@@ -127,12 +127,16 @@ static int resolve_command(struct recorder *r, char *msg, size_t msglen)
 	}
 	if (!o->alloc)
 		return 0;
+	/* The executable, for naming callers in it before /proc shows it. */
+	maps_tracker__register_file(&r->maps, exe, exe);
 	if (o->nlibs)
 		return libs_of_paths(o->libs, o->nlibs, &t->libs, msg, msglen);
 	err = libs_of_command(exe, environ, &t->libs, msg, msglen);
 	/* A script: its interpreter's allocator is the system's libc, or found at exec. */
 	if (err == -ENOEXEC)
 		err = libs_system_default(&t->libs, msg, msglen);
+	for (int i = 0; !err && i < t->libs.nfiles; i++)
+		maps_tracker__register_file(&r->maps, t->libs.files[i], t->libs.files[i]);
 	return err;
 }
 
