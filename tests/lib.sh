@@ -55,9 +55,10 @@ require_bpf() {
 	fi
 }
 
+# Ends the test (each runs in its own subshell) as failed, whatever follows.
 fail() {
 	echo "$*"
-	return 1
+	exit 1
 }
 
 # wait_for PATH [SECONDS]: until the file exists.
@@ -82,9 +83,10 @@ wait_for_text() {
 
 # The first byte of a library function in a process's memory: 0xcc is a breakpoint.
 code_byte() {
-	local pid=$1 lib=$2 sym=$3 base off
+	local pid=$1 lib base off
+	lib=$(realpath "$2")
 	base=$(awk -v lib="$lib" '$6 == lib && $3 == "00000000" {split($1, a, "-"); print a[1]; exit}' "/proc/$pid/maps")
-	off=$(nm -D --defined-only "$lib" | awk -v s="$sym" '$3 == s {print $1; exit}')
+	off=$(nm -D --defined-only "$lib" | awk -v s="$3" '{sub(/@.*/, "", $3)} $3 == s {print $1; exit}')
 	[ -n "$base" ] && [ -n "$off" ] || return 1
 	dd if="/proc/$pid/mem" bs=1 count=1 skip=$((16#$base + 16#$off)) iflag=skip_bytes 2>/dev/null |
 		od -An -tx1 | tr -d ' \n'

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "parse.h"
 #include "record.h"
+#include "syscalls.h"
 
 static void usage(FILE *out)
 {
@@ -181,6 +182,8 @@ static int parse_option(struct record_opts *o, int c, const char *arg)
 static int check(struct record_opts *o, bool follow_given, bool syscalls_given)
 {
 	int modes = (o->npids > 0) + (o->mode == MODE_SYSTEM) + (o->command != NULL);
+	uint64_t bits[SYSCALL_NR_MAX / 64];
+	char msg[256];
 
 	if (modes != 1)
 		return cli_usage(modes ? "give only one of -p, -a and a command" :
@@ -204,6 +207,8 @@ static int check(struct record_opts *o, bool follow_given, bool syscalls_given)
 	}
 	if (!syscalls_given && o->format != OUTPUT_MWRAP)
 		o->syscalls = o->mode == MODE_SYSTEM ? "none" : "all";
+	if (syscall_set_parse(o->syscalls, bits, msg, sizeof(msg)) < 0)
+		return cli_usage("--syscalls: %s", msg);
 	if (!o->alloc && !strcmp(o->syscalls, "none"))
 		return cli_usage("nothing to record: --no-alloc with --syscalls none");
 	if (!o->alloc && o->nlibs)

@@ -132,7 +132,7 @@ dump_filters() {
 	"$MAKE_TAPE" "$T/known.txt" "$T/known.tape" || return 1
 	[ "$("$BPFTAPE" dump --no-header --pid 200 "$T/known.tape" | wc -l)" = 2 ] || fail "--pid"
 	[ "$("$BPFTAPE" dump --no-header --tid 101 "$T/known.tape" | wc -l)" = 3 ] || fail "--tid"
-	[ "$("$BPFTAPE" dump --no-header --event alloc "$T/known.tape" | wc -l)" = 5 ] || fail "--event alloc"
+	[ "$("$BPFTAPE" dump --no-header --event alloc "$T/known.tape" | wc -l)" = 6 ] || fail "--event alloc"
 	[ "$("$BPFTAPE" dump --no-header --event syscall,exit "$T/known.tape" | wc -l)" = 5 ] || fail "--event list"
 	[ "$("$BPFTAPE" dump --no-header --since 5us --until 9us "$T/known.tape" | wc -l)" = 5 ] || fail "--since/--until"
 	[ "$("$BPFTAPE" dump --no-header -n 3 "$T/known.tape" | wc -l)" = 3 ] || fail "-n"
