@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +70,7 @@ struct recorder {
 	char exe[4096];			/* the command, found in PATH */
 	int out_fd;
 	double started;
+	double setup_cpu;	/* our CPU seconds before recording began (BPF load, ELF reading) */
 	struct tape_header hdr;
 };
 
@@ -416,13 +418,24 @@ static void show_progress(struct recorder *r, struct cli_progress *p)
 			   (unsigned long long)(r->drain.stats.lost_bpf + r->drain.stats.lost_writer));
 }
 
+/* This process's CPU time so far, user and system, all threads. */
+static double cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void print_summary(struct recorder *r, const char *stop_reason)
 {
 	const struct drain_stats *s = &r->drain.stats;
 	double secs = cli_now() - r->started;
 	uint64_t events = total_events(s), bytes = r->writer.bytes_written;
+	struct rusage ru;
 	char b[32];
 	bool first = true;
+	double cpu;
 
 	fprintf(stderr, "bpftape record: %s after %.1f s: %llu events (%.0f/s) in %s, %s (%.1f bytes/event)\n",
 		stop_reason, secs, (unsigned long long)events, secs > 0 ? events / secs : 0,
@@ -446,6 +459,20 @@ static void print_summary(struct recorder *r, const char *stop_reason)
 	if (s->follow_gaps)
 		fprintf(stderr, "; %llu followed processes ran unprobed until attached (loss records say when)",
 			(unsigned long long)s->follow_gaps);
+	fprintf(stderr, "\n");
+	/*
+	 * Our own cost: BPF runs in the targets' time; this is the drain,
+	 * compression and writing, apart from setting up.
+	 */
+	cpu = cpu_seconds() - r->setup_cpu;
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(stderr, "  recorder: CPU %.2f s while recording (%.0f ns/event), %.2f s to set up; peak memory %s",
+		cpu, events ? cpu * 1e9 / events : 0, r->setup_cpu,
+		cli_bytes(b, sizeof(b), (uint64_t)ru.ru_maxrss * 1024));
+	/* The kernel maps the ring buffer's data twice (for wrap-around): it is in the RSS. */
+	if (!r->o->shards)
+		fprintf(stderr, " (the ring buffer's %s counts twice in it)",
+			cli_bytes(b, sizeof(b), r->o->ringbuf_size));
 	fprintf(stderr, "\n");
 }
 
@@ -652,6 +679,7 @@ int do_record(int argc, char **argv)
 		}
 	}
 	r.started = cli_now();
+	r.setup_cpu = cpu_seconds();
 	if (!o.quiet) {
 		/* Also what scripts wait for before starting their workload. */
 		if (o.mode == MODE_SYSTEM)
