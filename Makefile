@@ -64,7 +64,7 @@ WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOAD_BINS := $(WORKLOAD_SRCS:tests/workloads/%.c=$(B)/tests/workloads/%)
 TESTTOOL_SRCS := $(wildcard tests/tools/*.c)
 TESTTOOL_BINS := $(TESTTOOL_SRCS:tests/tools/%.c=$(B)/tests/tools/%)
-BENCH_SRCS := $(wildcard tools/bench/*.c)
+BENCH_SRCS := $(filter-out %.bpf.c,$(wildcard tools/bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:tools/bench/%.c=$(B)/bench/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
@@ -163,6 +163,26 @@ $(B)/bench/%: tools/bench/%.c $(LIBTAPE)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -fno-builtin -o $@ $< $(LIBTAPE) -lzstd -lz -lpthread
+
+# The syscall benchmark's counting-only floor: its own BPF object and skeleton.
+$(B)/bench/count_sys.bpf.o: tools/bench/count_sys.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(B)/bench/count_sys.skel.h: $(B)/bench/count_sys.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name count_sys_bpf > $@
+
+$(B)/bench/count_sys: tools/bench/count_sys.c $(B)/bench/count_sys.skel.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< -lbpf -lelf -lz
+
+# The replay baselines read the prepared form with the engine's own code.
+$(B)/bench/replay_baselines: tools/bench/replay_baselines.c $(filter-out $(B)/replay/main.o,$(ENGINE_OBJS)) $(LIBTAPE)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -fno-builtin -o $@ $^ -lzstd -lpthread -lm
 
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Ireplay -fsanitize=fuzzer,address,undefined
 $(B)/fuzz/%: tests/fuzz/%.c $(FORMAT_SRCS) $(filter-out replay/main.c,$(ENGINE_SRCS))

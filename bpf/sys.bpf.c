@@ -79,25 +79,39 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now;
+	__u32 tid = (__u32)id;
 	struct sys_inflight *in;
 	int path;
 
-	if (!cfg.trace_syscalls || !syscall_selected(nr) || !traced(id))
+	if (!cfg.trace_syscalls || !syscall_selected(nr))
+		return 0;
+	/*
+	 * With a PID filter, a thread has an entry only if it was traced when
+	 * the entry was made, and every exit deletes it: the entry alone says
+	 * "traced", which saves a hash lookup on every syscall.
+	 */
+	in = cfg.filter_pids ? bpf_map_lookup_elem(&sys_inflight, &tid) : NULL;
+	if (!in && !traced(id))
 		return 0;
 	now = bpf_ktime_get_ns();
-	in = inflight_for((__u32)id);
+	if (!in)
+		in = inflight_for(tid);
 	if (!in) {
 		count_loss(LOSS_INFLIGHT, EV_SYSCALL, now);
 		return 0;
 	}
 	fill_hdr(&in->rec.hdr, EV_SYSCALL, SYS_REC_FIXED, id, now);
 	in->rec.nr = nr;
-	in->rec.args[0] = PT_REGS_PARM1_CORE_SYSCALL(regs);
-	in->rec.args[1] = PT_REGS_PARM2_CORE_SYSCALL(regs);
-	in->rec.args[2] = PT_REGS_PARM3_CORE_SYSCALL(regs);
-	in->rec.args[3] = PT_REGS_PARM4_CORE_SYSCALL(regs);
-	in->rec.args[4] = PT_REGS_PARM5_CORE_SYSCALL(regs);
-	in->rec.args[5] = BPF_CORE_READ(regs, r9);	/* libbpf has no PARM6 macro yet */
+	/*
+	 * regs is a BTF pointer here: plain loads (relocated by CO-RE), not a
+	 * probe-read helper call per argument, which costed more than the rest.
+	 */
+	in->rec.args[0] = PT_REGS_PARM1_SYSCALL(regs);
+	in->rec.args[1] = PT_REGS_PARM2_SYSCALL(regs);
+	in->rec.args[2] = PT_REGS_PARM3_SYSCALL(regs);
+	in->rec.args[3] = PT_REGS_PARM4_SYSCALL(regs);
+	in->rec.args[4] = PT_REGS_PARM5_SYSCALL(regs);
+	in->rec.args[5] = regs->r9;	/* libbpf 1.1 has no PARM6 macro */
 	in->rec.ret = 0;
 	in->rec.duration = 0;
 	in->rec.path_state = SYS_PATH_NONE;

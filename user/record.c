@@ -32,6 +32,9 @@
 #include "record_skel.h"
 
 #define POLL_MS 100
+/* Busy ring buffers are read every DRAIN_PAUSE_NS, unless DRAIN_BATCH records waited. */
+#define DRAIN_PAUSE_NS (1000 * 1000)
+#define DRAIN_BATCH 16384
 /* A record is committed microseconds after its timestamp; wait this long to merge. */
 #define MERGE_SLACK_NS (10 * 1000 * 1000)
 
@@ -518,17 +521,26 @@ static const char *run_loop(struct recorder *r, int *status)
 	cli_progress__init(&progress);
 	progress.enabled &= !r->o->quiet;
 	for (;;) {
-		uint64_t before;
-		int err = ring_buffer__poll(r->rb, POLL_MS);
+		uint64_t before = clock_ns(CLOCK_MONOTONIC);
+		int n = ring_buffer__consume(r->rb);
 
-		if (err < 0 && err != -EINTR) {
-			cli_error("reading the ring buffer failed: %s", strerror(-err));
+		/*
+		 * A ring buffer is ready for poll whenever it holds anything, so
+		 * polling a busy one returns at once with a handful of records, and
+		 * the syscalls cost more than the records. Instead: idle, sleep
+		 * until the BPF side's batched wake-up (or the timeout, after which
+		 * the records below the threshold are taken); busy, let a batch
+		 * gather first; far behind, go on at once.
+		 */
+		if (n == 0)
+			n = ring_buffer__poll(r->rb, POLL_MS);
+		else if (n < DRAIN_BATCH)
+			nanosleep(&(struct timespec){ 0, DRAIN_PAUSE_NS }, NULL);
+		if (n < 0 && n != -EINTR) {
+			cli_error("reading the ring buffer failed: %s", strerror(-n));
 			*status = EXIT_FAIL;
 			return "stopped by an error";
 		}
-		/* Records below the wake-up threshold do not wake poll: take them too. */
-		before = clock_ns(CLOCK_MONOTONIC);
-		ring_buffer__consume(r->rb);
 		drain__tick(&r->drain, before - MERGE_SLACK_NS);
 		if (writer__error(&r->writer, msg, sizeof(msg))) {
 			cli_progress__clear(&progress);
