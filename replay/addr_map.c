@@ -38,25 +38,33 @@ int addr_map__copy(struct addr_map *dst, const struct addr_map *src)
 int addr_map__make(struct addr_map *m, uint64_t addr, uint32_t id, uint32_t thread,
 		   uint32_t *displaced)
 {
-	uint64_t *held = u64map__get(&m->live, addr), old;
+	bool held;
+	uint64_t *v = u64map__upsert(&m->live, addr, &held), old;
 
 	*displaced = ADDR_NONE;
+	if (!v)
+		return -ENOMEM;
 	if (held) {
 		m->inversions++;
 		if (u64map__del(&m->aside, addr, &old)) {
 			m->unresolved++;
 			*displaced = old;
 		}
-		if (u64map__put(&m->aside, addr, *held >> 32))
+		if (u64map__put(&m->aside, addr, *v >> 32))
 			return -ENOMEM;
 	}
-	return u64map__put(&m->live, addr, (uint64_t)id << 32 | thread);
+	*v = (uint64_t)id << 32 | thread;
+	return 0;
 }
 
 uint32_t addr_map__release(struct addr_map *m, uint64_t addr, uint32_t thread)
 {
-	uint64_t *mapped = u64map__get(&m->live, addr), id;
+	uint64_t *mapped, id;
 
+	/* The common case, nothing set aside: one search. */
+	if (!m->aside.count)
+		return u64map__del(&m->live, addr, &id) ? (uint32_t)(id >> 32) : ADDR_NONE;
+	mapped = u64map__get(&m->live, addr);
 	/* The late release of a set-aside block: from another thread than the new block's. */
 	if (u64map__get(&m->aside, addr) &&
 	    (!m->has_threads || !mapped || (uint32_t)*mapped != thread)) {

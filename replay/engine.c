@@ -502,9 +502,13 @@ uint64_t engine_sample_every(const struct prepared *p, const struct engine_opts 
 
 	if (o->sample_every)
 		return o->sample_every;
-	/* About 4096 samples, between every 256 and every 16384 ops. */
-	n = p->h->nops / 4096;
-	return n < 256 ? 256 : n > 16384 ? 16384 : n;
+	/*
+	 * About 1024 samples, between every 1024 and every 65536 ops: a sample
+	 * is a read of /proc/self/statm, a few microseconds, and more of them
+	 * showed in the replay's own time (make bench).
+	 */
+	n = p->h->nops / 1024;
+	return n < 1024 ? 1024 : n > 65536 ? 65536 : n;
 }
 
 /* Timeline room for an image: a sample every sample_every ops, the first and the last. */

@@ -41,7 +41,7 @@ static void usage(FILE *out)
 		"  --prepare OUT      write the prepared form to OUT and stop; replay it later\n"
 		"  --json             the report as one JSON object\n"
 		"  --timeline FILE    resident and live bytes against op index, as CSV\n"
-		"  --sample N         sample resident memory every N calls (default: ~4096 samples)\n"
+		"  --sample N         sample resident memory every N calls (default: ~1024 samples)\n"
 		"  --hold SECONDS     keep the replayed heap afterwards (negative: until killed)\n"
 		"  --label NAME       the allocator's name in the report\n"
 		"  -h, --help         this help\n\n"
@@ -310,7 +310,7 @@ static int write_prepared_file(const struct options *o)
 		return 1;
 	}
 	fprintf(stderr, "bpftape-replay: prepared %s: %llu calls of %u process images, %u threads, %llu slots\n",
-		o->prepare_out, (unsigned long long)p.h->nops, p.h->nprocesses, p.h->nthreads,
+		o->prepare_out, (unsigned long long)p.h->stats.ops, p.h->nprocesses, p.h->nthreads,
 		(unsigned long long)p.h->nslots);
 	prepared__unmap(&p);
 	return 0;

@@ -516,7 +516,9 @@ static int write_prepared(struct prep *p, const char *source, bool native, int f
 	h.page_size = page > 0 ? page : 4096;
 	h.nprocesses = p->procs.len;
 	h.nthreads = p->threads.len;
-	h.nops = p->stats.ops;
+	/* Every op of the thread tables, fences too (stats.ops counts calls only). */
+	for (size_t i = 0; i < p->threads.len; i++)
+		h.nops += THREAD(p, i)->ops.len;
 	h.sample_every = p->o->sample_every;
 	h.has_threads = p->has_threads;
 	h.source_format = native ? SOURCE_NATIVE : SOURCE_MWRAP;

@@ -50,28 +50,43 @@ static int grow(struct u64map *m)
 	return 0;
 }
 
-int u64map__put(struct u64map *m, uint64_t key, uint64_t value)
+uint64_t *u64map__upsert(struct u64map *m, uint64_t key, bool *existed)
 {
 	size_t i;
 
 	if (!key) {
-		m->count += !m->has_zero;
-		m->has_zero = true;
-		m->zero_value = value;
-		return 0;
+		*existed = m->has_zero;
+		if (!m->has_zero) {
+			m->count++;
+			m->has_zero = true;
+			m->zero_value = 0;
+		}
+		return &m->zero_value;
 	}
-	/* Keep the load under 3/4 so that probes stay short. */
-	if ((m->count + 1) * 4 > m->cap * 3 && grow(m))
-		return -ENOMEM;
+	/* Keep the load under 1/2: linear probing's clusters stay short (stat spends its time here). */
+	if ((m->count + 1) * 2 > m->cap && grow(m))
+		return NULL;
 	for (i = hash(key, m->cap - 1); m->slots[i].key; i = (i + 1) & (m->cap - 1)) {
 		if (m->slots[i].key == key) {
-			m->slots[i].value = value;
-			return 0;
+			*existed = true;
+			return &m->slots[i].value;
 		}
 	}
+	*existed = false;
 	m->slots[i].key = key;
-	m->slots[i].value = value;
+	m->slots[i].value = 0;
 	m->count++;
+	return &m->slots[i].value;
+}
+
+int u64map__put(struct u64map *m, uint64_t key, uint64_t value)
+{
+	bool existed;
+	uint64_t *v = u64map__upsert(m, key, &existed);
+
+	if (!v)
+		return -ENOMEM;
+	*v = value;
 	return 0;
 }
 

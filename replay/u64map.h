@@ -25,6 +25,12 @@ void u64map__init(struct u64map *m);
 void u64map__free(struct u64map *m);
 /* Inserts or replaces. Returns 0 or -ENOMEM. */
 int u64map__put(struct u64map *m, uint64_t key, uint64_t value);
+/*
+ * The value of key, inserted as 0 when absent (*existed says which): one
+ * search where a get and a put would take two. NULL when out of memory.
+ * Valid until the next put or del.
+ */
+uint64_t *u64map__upsert(struct u64map *m, uint64_t key, bool *existed);
 /* Pointer to the value, or NULL. Valid until the next put or del. */
 uint64_t *u64map__get(const struct u64map *m, uint64_t key);
 /* Removes key; returns whether it was there (and its value in *value). */

@@ -46,18 +46,27 @@ static void *grow(void *arr, uint32_t *cap, uint32_t need, size_t elem)
 
 static struct heap_process *process(struct heap_model *m, uint32_t pid)
 {
-	uint64_t *idx = u64map__get(&m->by_pid, pid);
+	uint64_t *idx;
 	struct heap_process *pr;
 
+	/* Events come in runs of one process: skip the lookup for the same one. */
+	if (m->last_proc && m->procs[m->last_proc - 1].pid == pid &&
+	    !m->procs[m->last_proc - 1].exited)
+		return &m->procs[m->last_proc - 1];
+	idx = u64map__get(&m->by_pid, pid);
+
 	/* An exited process keeps its blocks (held at exit); a reused pid starts anew. */
-	if (idx && *idx && !m->procs[*idx - 1].exited)
+	if (idx && *idx && !m->procs[*idx - 1].exited) {
+		m->last_proc = *idx;
 		return &m->procs[*idx - 1];
+	}
 	m->procs = grow(m->procs, &m->procs_cap, m->nprocs + 1, sizeof(*m->procs));
 	pr = &m->procs[m->nprocs++];
 	memset(pr, 0, sizeof(*pr));
 	pr->pid = pid;
 	addr_map__init(&pr->addrs, m->has_threads);
 	u64map__put(&m->by_pid, pid, m->nprocs);
+	m->last_proc = m->nprocs;
 	return pr;
 }
 

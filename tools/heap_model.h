@@ -48,6 +48,7 @@ struct heap_model {
 	struct heap_process *procs;
 	uint32_t nprocs, procs_cap;
 	struct u64map by_pid;		/* pid -> process index + 1 (the current one) */
+	uint32_t last_proc;		/* the last one looked up, index + 1; 0: none */
 	struct heap_block *blocks;
 	uint32_t nblocks, blocks_cap;
 	uint32_t free_block;		/* a free list through blocks[i].site */

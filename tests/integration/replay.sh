@@ -238,7 +238,17 @@ recorded_tape_replays_clean() {
 	expect_field "$T/mw.json" empty_releases 0
 }
 
-for name in exact_counts_and_peak cross_thread_frees_wait serial_and_faithful_agree \
+# Every event kind, forks of multi-threaded processes (fences), execs: the
+# prepared form must pass the engine's own checks (a fuzzer found it did not).
+every_kind_prepares() {
+	"$REPLAY" --touch none --json tests/golden/sample.tape >"$T/kinds.json" 2>"$T/kinds.err" ||
+		fail "replay failed: $(cat "$T/kinds.err")"
+	grep -q '"forks":2' "$T/kinds.json" || fail "the forks were not replayed"
+	"$REPLAY" --prepare "$T/kinds.prep" tests/golden/sample.tape 2>/dev/null || fail "--prepare failed"
+	"$REPLAY" --touch none "$T/kinds.prep" >/dev/null 2>&1 || fail "the prepared form was refused"
+}
+
+for name in every_kind_prepares exact_counts_and_peak cross_thread_frees_wait serial_and_faithful_agree \
 	multi_process mwrap_inversions foreign_tape_refused truncated_replays_to_the_damage \
 	prepared_file touch_policies compare_allocators recorded_tape_replays_clean; do
 	t "$name" "$name"

@@ -80,7 +80,11 @@ static int limit(const char *path)
 		fprintf(stderr, "replay_baselines: %s: cannot map\n", path);
 		return 1;
 	}
+	/* The process with the most calls (a started command's first image has none). */
 	pr = &p.procs[0];
+	for (uint32_t i = 1; i < p.h->nprocesses; i++)
+		if (p.procs[i].nops > pr->nops)
+			pr = &p.procs[i];
 	ops = malloc(pr->nops * sizeof(*ops));
 	cursor = calloc(pr->nthreads, sizeof(*cursor));
 	slots = calloc(pr->nslots + 1, sizeof(*slots));
