@@ -198,6 +198,7 @@ test:
 
 test-build: all $(UNIT_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS) \
 	$(B)/tests/workloads/alloc_workload_static $(B)/tests/workloads/sym_target
+	$(Q)$(MAKE) --no-print-directory STATIC=1 B=$(B)/static $(B)/static/bpftape
 
 demo:
 	$(Q)$(MAKE) --no-print-directory deps

@@ -6,8 +6,18 @@
 TESTS=(started_command attach_running follow_fork fork_then_exec preload_tcmalloc
 	preload_mimalloc static_executable stripped_static_refused system_wide_comm_filter
 	probes_only_in_targets sigint_mid_flood kill9_leaves_no_probe duration_stops
-	command_exit_status mwrap_output errors_are_clear not_root_refused)
+	command_exit_status mwrap_output errors_are_clear not_root_refused static_recorder)
 require_bpf "${TESTS[@]}"
+
+# make STATIC=1: one file to copy to a production host; it must record as well.
+static_recorder() {
+	local bin=$B/static/bpftape
+	[ -x "$bin" ] || fail "no static build at $bin"
+	file "$bin" | grep -q "statically linked" || fail "$bin is not statically linked"
+	"$bin" record -q -o "$T/static-bin.tape" -- "$WORKLOAD" --threads 2 --log "$T/static-bin.log" ||
+		fail "record failed"
+	"$CHECK_ALLOC" "$T/static-bin.tape" "$T/static-bin.log"
+}
 
 started_command() {
 	"$BPFTAPE" record -q -o "$T/cmd.tape" -- "$WORKLOAD" --threads 3 --log "$T/cmd.log" ||
@@ -68,9 +78,9 @@ preload_mimalloc() {
 }
 
 static_executable() {
-	"$BPFTAPE" record -q -o "$T/static.tape" -- "${WORKLOAD}_static" --threads 2 \
-		--log "$T/static.log" || fail "record failed"
-	"$CHECK_ALLOC" "$T/static.tape" "$T/static.log"
+	"$BPFTAPE" record -q -o "$T/stbin.tape" -- "${WORKLOAD}_static" --threads 2 \
+		--log "$T/stbin.log" || fail "record failed"
+	"$CHECK_ALLOC" "$T/stbin.tape" "$T/stbin.log"
 }
 
 stripped_static_refused() {
