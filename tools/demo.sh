@@ -2,7 +2,7 @@
 # The main job, on the bundled demo workload: record a running "service"
 # with bpftape record, look at what it did, then replay its allocations
 # against glibc, jemalloc, mimalloc and tcmalloc to see which fits it best.
-# Run as root (recording loads BPF programs): sudo make demo
+# Run as root (recording loads BPF programs): make demo
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=${B:-build}
