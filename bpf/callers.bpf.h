@@ -42,10 +42,10 @@ static long vma_of(struct task_struct *task, struct vm_area_struct *vma, struct 
 	struct file *file = BPF_CORE_READ(vma, vm_file);
 
 	(void)task;
-	if (!file)
-		return 0;
 	f->rec->start = BPF_CORE_READ(vma, vm_start);
 	f->rec->end = BPF_CORE_READ(vma, vm_end);
+	if (!file)
+		return 0;	/* anonymous (JIT code): cached, never reported */
 	f->rec->offset = BPF_CORE_READ(vma, vm_pgoff) << 12;
 	f->rec->ino = BPF_CORE_READ(file, f_inode, i_ino);
 	f->rec->dev = BPF_CORE_READ(file, f_inode, i_sb, s_dev);
@@ -78,11 +78,14 @@ static __always_inline void note_caller(__u64 pid_tgid, __u64 caller, __u64 now)
 	for (int i = 0; i < VMA_CACHE; i++)
 		if (caller >= c->start[i] && caller < c->end[i])
 			return;
-	if (bpf_find_vma(bpf_get_current_task_btf(), caller, vma_of, &f, 0) || !f.file)
+	if (bpf_find_vma(bpf_get_current_task_btf(), caller, vma_of, &f, 0))
 		return;
+	/* Anonymous ranges too: a caller in JIT code would search the VMAs every call. */
 	c->start[c->next % VMA_CACHE] = r.start;
 	c->end[c->next % VMA_CACHE] = r.end;
 	c->next++;
+	if (!f.file)
+		return;
 	fill_hdr(&r.hdr, EV_VMA, sizeof(r), pid_tgid, now);
 	emit(&r, sizeof(r), EV_VMA, now);
 }

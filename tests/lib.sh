@@ -78,7 +78,7 @@ wait_for_text() {
 		grep -q -- "$2" "$1" 2>/dev/null && return 0
 		sleep 0.01
 	done
-	fail "timed out waiting for '$2' in $1"
+	fail "timed out waiting for '$2' in $1: $(tail -3 "$1" 2>/dev/null)"
 }
 
 # The first byte of a library function in a process's memory: 0xcc is a breakpoint.

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow_array.h"
 #include "comm_table.h"
 
 void comm_table__init(struct comm_table *t)
@@ -25,15 +26,11 @@ static void set_name(struct comm_table *t, uint32_t tid, const char *name, size_
 	if (slot) {
 		i = *slot;
 	} else {
-		if (t->count == t->cap) {
-			size_t cap = t->cap ? t->cap * 2 : 64;
-			void *p = realloc(t->names, cap * COMM_LEN);
+		void *p = grow_array(t->names, &t->cap, t->count + 1, COMM_LEN);
 
-			if (!p)
-				return;
-			t->names = p;
-			t->cap = cap;
-		}
+		if (!p)
+			return;
+		t->names = p;
 		i = t->count;
 		if (u64map__put(&t->index, tid, i))
 			return;

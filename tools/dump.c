@@ -87,9 +87,7 @@ int do_dump(int argc, char **argv)
 			return cli_usage("unknown option");
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage(optind == argc ? "which tape? give one file" : "give exactly one tape");
-	status = tool_input__open(&in, argv[optind], symbols, symfs);
+	status = tool_input__open_one(&in, argc, argv, optind, symbols, symfs);
 	if (status)
 		return status;
 	if (header) {

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow_array.h"
 #include "heap_model.h"
 
 #define NO_BLOCK UINT32_MAX
@@ -28,22 +29,6 @@ void heap_model__free(struct heap_model *m)
 	u64map__free(&m->site_index);
 }
 
-static void *grow(void *arr, uint32_t *cap, uint32_t need, size_t elem)
-{
-	uint32_t c = *cap ? *cap : 64;
-	void *p;
-
-	if (need <= *cap)
-		return arr;
-	while (c < need)
-		c *= 2;
-	p = realloc(arr, (size_t)c * elem);
-	if (!p)
-		abort();	/* the tools have no way on without memory */
-	*cap = c;
-	return p;
-}
-
 static struct heap_process *process(struct heap_model *m, uint32_t pid)
 {
 	uint64_t *idx;
@@ -60,7 +45,7 @@ static struct heap_process *process(struct heap_model *m, uint32_t pid)
 		m->last_proc = *idx;
 		return &m->procs[*idx - 1];
 	}
-	m->procs = grow(m->procs, &m->procs_cap, m->nprocs + 1, sizeof(*m->procs));
+	m->procs = grow_array_or_abort(m->procs, &m->procs_cap, m->nprocs + 1, sizeof(*m->procs));
 	pr = &m->procs[m->nprocs++];
 	memset(pr, 0, sizeof(*pr));
 	pr->pid = pid;
@@ -78,7 +63,7 @@ static uint32_t site_of(struct heap_model *m, uint32_t pid, uint64_t caller)
 
 	if (idx)
 		return *idx - 1;
-	m->sites = grow(m->sites, &m->sites_cap, m->nsites + 1, sizeof(*m->sites));
+	m->sites = grow_array_or_abort(m->sites, &m->sites_cap, m->nsites + 1, sizeof(*m->sites));
 	s = &m->sites[m->nsites];
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
@@ -95,7 +80,7 @@ static uint32_t new_block(struct heap_model *m)
 		m->free_block = m->blocks[b].site;
 		return b;
 	}
-	m->blocks = grow(m->blocks, &m->blocks_cap, m->nblocks + 1, sizeof(*m->blocks));
+	m->blocks = grow_array_or_abort(m->blocks, &m->blocks_cap, m->nblocks + 1, sizeof(*m->blocks));
 	return m->nblocks++;
 }
 

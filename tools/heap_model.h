@@ -46,14 +46,17 @@ typedef void (*block_end_fn)(const struct heap_block *b, const struct tape_event
 
 struct heap_model {
 	struct heap_process *procs;
-	uint32_t nprocs, procs_cap;
+	uint32_t nprocs;
+	size_t procs_cap;
 	struct u64map by_pid;		/* pid -> process index + 1 (the current one) */
 	uint32_t last_proc;		/* the last one looked up, index + 1; 0: none */
 	struct heap_block *blocks;
-	uint32_t nblocks, blocks_cap;
+	uint32_t nblocks;
+	size_t blocks_cap;
 	uint32_t free_block;		/* a free list through blocks[i].site */
 	struct heap_site *sites;
-	uint32_t nsites, sites_cap;
+	uint32_t nsites;
+	size_t sites_cap;
 	struct u64map site_index;	/* caller address ^ pid mix -> site index + 1 */
 	block_end_fn on_end;
 	void *ctx;

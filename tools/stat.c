@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "event_filter.h"
+#include "grow_array.h"
 #include "heap_model.h"
 #include "parse.h"
 #include "syscalls.h"
@@ -68,22 +69,6 @@ struct stat_state {
 	struct heap_model heap;
 };
 
-static void *grow(void *arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t c = *cap ? *cap * 2 : 64;
-	void *p;
-
-	if (need <= *cap)
-		return arr;
-	while (c < need)
-		c *= 2;
-	p = realloc(arr, c * elem);
-	if (!p)
-		abort();
-	*cap = c;
-	return p;
-}
-
 static int log2_bucket(uint64_t v)
 {
 	return v ? 64 - __builtin_clzll(v) : 0;	/* 0, then [1], [2,3], [4,7]... */
@@ -95,7 +80,7 @@ static struct thread_stats *thread_of(struct stat_state *st, uint32_t pid, uint3
 
 	if (idx)
 		return &st->threads[*idx];
-	st->threads = grow(st->threads, &st->threads_cap, st->nthreads + 1, sizeof(*st->threads));
+	st->threads = grow_array_or_abort(st->threads, &st->threads_cap, st->nthreads + 1, sizeof(*st->threads));
 	memset(&st->threads[st->nthreads], 0, sizeof(*st->threads));
 	st->threads[st->nthreads].pid = pid;
 	st->threads[st->nthreads].tid = tid;
@@ -109,7 +94,7 @@ static struct sys_stats *sys_of(struct stat_state *st, uint32_t pid, uint32_t nr
 
 	if (idx)
 		return &st->sys[*idx];
-	st->sys = grow(st->sys, &st->sys_cap, st->nsys + 1, sizeof(*st->sys));
+	st->sys = grow_array_or_abort(st->sys, &st->sys_cap, st->nsys + 1, sizeof(*st->sys));
 	st->sys[st->nsys] = (struct sys_stats){ .pid = pid, .nr = nr };
 	u64map__put(&st->sys_index, key, st->nsys);
 	return &st->sys[st->nsys++];
@@ -121,7 +106,7 @@ static struct proc_node *proc_of(struct stat_state *st, uint32_t pid)
 
 	if (idx)
 		return &st->procs[*idx];
-	st->procs = grow(st->procs, &st->procs_cap, st->nprocs + 1, sizeof(*st->procs));
+	st->procs = grow_array_or_abort(st->procs, &st->procs_cap, st->nprocs + 1, sizeof(*st->procs));
 	memset(&st->procs[st->nprocs], 0, sizeof(*st->procs));
 	st->procs[st->nprocs].pid = pid;
 	u64map__put(&st->proc_index, pid, st->nprocs);
@@ -707,9 +692,7 @@ int do_stat(int argc, char **argv)
 			return cli_usage("unknown option");
 		}
 	}
-	if (optind != argc - 1)
-		return cli_usage(optind == argc ? "which tape? give one file" : "give exactly one tape");
-	status = tool_input__open(&in, argv[optind], symbols, symfs);
+	status = tool_input__open_one(&in, argc, argv, optind, symbols, symfs);
 	if (status)
 		return status;
 	heap_model__init(&st->heap, in.pctx.has_threads, on_block_end, st);

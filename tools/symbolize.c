@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "elf_file.h"
+#include "grow_array.h"
 #include "symbolize.h"
 
 struct sym {
@@ -66,21 +67,6 @@ void symbolizer__free(struct symbolizer *s)
 	free(s);
 }
 
-static void *grow(void *arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t c = *cap ? *cap * 2 : 32;
-	void *p;
-
-	if (need <= *cap)
-		return arr;
-	while (c < need)
-		c *= 2;
-	p = realloc(arr, c * elem);
-	if (p)
-		*cap = c;
-	return p;
-}
-
 static size_t file_index(struct symbolizer *s, const char *path, size_t plen, const uint8_t *id,
 			 size_t idlen)
 {
@@ -94,7 +80,7 @@ static size_t file_index(struct symbolizer *s, const char *path, size_t plen, co
 		    f->build_id_len == idlen && !memcmp(f->build_id, id, idlen))
 			return i;
 	}
-	f = grow(s->files, &s->files_cap, s->nfiles + 1, sizeof(*s->files));
+	f = grow_array(s->files, &s->files_cap, s->nfiles + 1, sizeof(*s->files));
 	if (!f)
 		return SIZE_MAX;
 	s->files = f;
@@ -120,7 +106,7 @@ static void add_map(struct symbolizer *s, uint32_t pid, uint64_t start, uint64_t
 		s->maps[out++] = *m;
 	}
 	s->nmaps = out;
-	m = grow(s->maps, &s->maps_cap, s->nmaps + 1, sizeof(*s->maps));
+	m = grow_array(s->maps, &s->maps_cap, s->nmaps + 1, sizeof(*s->maps));
 	if (!m)
 		return;
 	s->maps = m;
@@ -199,7 +185,7 @@ static int collect_sym(const struct elf_func *fn, void *ctx)
 
 	if (fn->ifunc)
 		return 0;
-	syms = grow(c->f->syms, &c->cap, c->f->nsyms + 1, sizeof(*syms));
+	syms = grow_array(c->f->syms, &c->cap, c->f->nsyms + 1, sizeof(*syms));
 	if (!syms)
 		return -1;
 	c->f->syms = syms;

@@ -32,6 +32,14 @@ int tool_input__open(struct tool_input *in, const char *path, bool symbols, cons
 	return EXIT_OK;
 }
 
+int tool_input__open_one(struct tool_input *in, int argc, char **argv, int first, bool symbols,
+			 const char *symfs)
+{
+	if (first != argc - 1)
+		return cli_usage(first >= argc ? "which tape? give one file" : "give exactly one tape");
+	return tool_input__open(in, argv[first], symbols, symfs);
+}
+
 int tool_input__next(struct tool_input *in, struct tape_event *ev)
 {
 	int r = event_source__next(in->src, ev);

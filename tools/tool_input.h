@@ -27,6 +27,12 @@ struct tool_input {
 
 /* Opens path; prints the error and returns EXIT_FAIL when it cannot. */
 int tool_input__open(struct tool_input *in, const char *path, bool symbols, const char *symfs);
+/*
+ * Opens the one tape left after the options, argv[first] (argc - first must
+ * be 1: a usage error otherwise); as tool_input__open.
+ */
+int tool_input__open_one(struct tool_input *in, int argc, char **argv, int first, bool symbols,
+			 const char *symfs);
 /* Next event, with names and maps learnt. 1, or 0 at the end (errors end it too). */
 int tool_input__next(struct tool_input *in, struct tape_event *ev);
 /* Reports damage and read errors, closes; returns EXIT_OK or EXIT_FAIL. */

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "grow_array.h"
 #include "cli.h"
 #include "drain.h"
 #include "follow.h"
@@ -136,17 +137,13 @@ static int attach_libs(struct follower *f, pid_t pid, const struct lib_set *libs
 	pthread_mutex_lock(&f->lock);
 	p = find_proc(f, pid);
 	if (!p) {
-		if (f->nprocs == f->cap) {
-			size_t cap = f->cap ? f->cap * 2 : 16;
-			void *np = realloc(f->procs, cap * sizeof(*f->procs));
+		void *np = grow_array(f->procs, &f->cap, f->nprocs + 1, sizeof(*f->procs));
 
-			if (!np) {
-				pthread_mutex_unlock(&f->lock);
-				return -ENOMEM;
-			}
-			f->procs = np;
-			f->cap = cap;
+		if (!np) {
+			pthread_mutex_unlock(&f->lock);
+			return -ENOMEM;
 		}
+		f->procs = np;
 		p = &f->procs[f->nprocs++];
 		memset(p, 0, sizeof(*p));
 		p->pid = pid;
@@ -365,7 +362,9 @@ static void *follower_main(void *arg)
 		struct follow_work *w = f->work;
 
 		if (!w) {
-			wait_until(f, next);
+			/* run_watches lets go of the lock: a stop may have come meanwhile. */
+			if (!f->stopping)
+				wait_until(f, next);
 			continue;
 		}
 		f->work = w->next;
@@ -428,16 +427,12 @@ void follower__fork(struct follower *f, pid_t child, pid_t parent, uint64_t ts)
 void follower__exec(struct follower *f, pid_t pid, pid_t old_tid, uint64_t ts)
 {
 	if (f->running && f->drain->maps) {
-		pthread_mutex_lock(&f->lock);
-		if (f->nwatches == f->watches_cap) {
-			size_t cap = f->watches_cap ? f->watches_cap * 2 : 16;
-			void *p = realloc(f->watches, cap * sizeof(*f->watches));
+		void *p;
 
-			if (p) {
-				f->watches = p;
-				f->watches_cap = cap;
-			}
-		}
+		pthread_mutex_lock(&f->lock);
+		p = grow_array(f->watches, &f->watches_cap, f->nwatches + 1, sizeof(*f->watches));
+		if (p)
+			f->watches = p;
 		if (f->nwatches < f->watches_cap)
 			f->watches[f->nwatches++] = (struct map_watch){ pid, 0,
 									cli_now() + watch_delays[0] };

@@ -8,6 +8,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "grow_array.h"
 #include "cli.h"
 #include "elf_file.h"
 #include "maps_snapshot.h"
@@ -79,15 +80,10 @@ static struct proc_maps *proc_of(struct maps_tracker *t, pid_t pid)
 
 	if (idx)
 		return &t->procs[*idx];
-	if (t->nprocs == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-
-		p = realloc(t->procs, cap * sizeof(*p));
-		if (!p)
-			return NULL;
-		t->procs = p;
-		t->cap = cap;
-	}
+	p = grow_array(t->procs, &t->cap, t->nprocs + 1, sizeof(*p));
+	if (!p)
+		return NULL;
+	t->procs = p;
 	if (u64map__put(&t->pids, pid, t->nprocs))
 		return NULL;
 	p = &t->procs[t->nprocs++];
@@ -127,15 +123,10 @@ static size_t build_id_of(struct maps_tracker *t, const char *path)
 	idx = u64map__get(&t->build_ids, key);
 	if (idx)
 		return *idx;
-	if (t->nids == t->ids_cap) {
-		size_t cap = t->ids_cap ? t->ids_cap * 2 : 32;
-
-		id = realloc(t->ids, cap * sizeof(*id));
-		if (!id)
-			return SIZE_MAX;
-		t->ids = id;
-		t->ids_cap = cap;
-	}
+	id = grow_array(t->ids, &t->ids_cap, t->nids + 1, sizeof(*id));
+	if (!id)
+		return SIZE_MAX;
+	t->ids = id;
 	id = &t->ids[t->nids];
 	id->len = 0;
 	if (elf_file__open(&elf, path, msg, sizeof(msg)) == 0) {
@@ -158,15 +149,10 @@ static void register_locked(struct maps_tracker *t, const char *shown, const cha
 	key = file_key(st.st_dev, st.st_ino);
 	if (u64map__get(&t->files, key))
 		return;
-	if (t->npaths == t->paths_cap) {
-		size_t cap = t->paths_cap ? t->paths_cap * 2 : 64;
-
-		p = realloc(t->paths, cap * sizeof(*p));
-		if (!p)
-			return;
-		t->paths = p;
-		t->paths_cap = cap;
-	}
+	p = grow_array(t->paths, &t->paths_cap, t->npaths + 1, sizeof(*p));
+	if (!p)
+		return;
+	t->paths = p;
 	t->paths[t->npaths] = strdup(shown);
 	if (t->paths[t->npaths] && !u64map__put(&t->files, key, t->npaths))
 		t->npaths++;
@@ -181,17 +167,12 @@ void maps_tracker__register_file(struct maps_tracker *t, const char *shown, cons
 
 static int insert(struct proc_maps *p, const struct known_map *m)
 {
+	struct known_map *nm = grow_array(p->maps, &p->cap, p->n + 1, sizeof(*nm));
 	size_t i;
 
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 32;
-		struct known_map *nm = realloc(p->maps, cap * sizeof(*nm));
-
-		if (!nm)
-			return -ENOMEM;
-		p->maps = nm;
-		p->cap = cap;
-	}
+	if (!nm)
+		return -ENOMEM;
+	p->maps = nm;
 	for (i = p->n; i > 0 && p->maps[i - 1].start > m->start; i--)
 		p->maps[i] = p->maps[i - 1];
 	p->maps[i] = *m;

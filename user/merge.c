@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow_array.h"
 #include "merge.h"
 #include "record_abi.h"
 
@@ -31,6 +32,8 @@ static uint64_t effect_time(const void *data, size_t size)
 
 int merge__stage(struct shard_merge *m, const void *data, size_t size)
 {
+	struct merge_item *items;
+
 	if (size < sizeof(struct rec_hdr))
 		return 0;
 	if (m->cap - m->len < size) {
@@ -45,15 +48,10 @@ int merge__stage(struct shard_merge *m, const void *data, size_t size)
 		m->arena = p;
 		m->cap = cap;
 	}
-	if (m->n == m->items_cap) {
-		size_t cap = m->items_cap ? m->items_cap * 2 : 16384;
-		struct merge_item *p = realloc(m->items, cap * sizeof(*p));
-
-		if (!p)
-			return -ENOMEM;
-		m->items = p;
-		m->items_cap = cap;
-	}
+	items = grow_array(m->items, &m->items_cap, m->n + 1, sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	m->items = items;
 	memcpy(m->arena + m->len, data, size);
 	m->items[m->n++] = (struct merge_item){ effect_time(data, size), m->seq++, m->len, size };
 	m->len += size;

@@ -49,7 +49,8 @@ static void *writer_main(void *arg)
 			break;
 		c = w->queue[w->head];
 		w->head = (w->head + 1) % w->slots;
-		w->count--;
+		__atomic_store_n(&w->count, w->count - 1, __ATOMIC_RELAXED);
+		pthread_cond_signal(&w->space);
 		pthread_mutex_unlock(&w->lock);
 
 		err = w->err ? w->err : write_chunk(w, &c);
@@ -100,6 +101,7 @@ int writer__start(struct writer *w, int fd, const char *path, enum output_format
 	}
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
+	pthread_cond_init(&w->space, NULL);
 	err = -pthread_create(&w->thread, NULL, writer_main, w);
 	if (err)
 		snprintf(msg, msglen, "cannot start the writing thread: %s", strerror(-err));
@@ -108,20 +110,29 @@ int writer__start(struct writer *w, int fd, const char *path, enum output_format
 
 bool writer__has_room(struct writer *w, size_t more)
 {
-	return w->queued_bytes + more <= w->cap_bytes;
+	/*
+	 * Read without the lock, once per event: the drain is the only
+	 * producer, and the writer only frees room, so a yes stays true until
+	 * the chunk being built is pushed. A free slot is room too: a stalled
+	 * disk with slow, small chunks must end in counted losses, not in a
+	 * full queue.
+	 */
+	return w->queued_bytes + more <= w->cap_bytes &&
+	       __atomic_load_n(&w->count, __ATOMIC_RELAXED) < w->slots;
 }
 
 void writer__push(struct writer *w, struct tape_raw_chunk *c)
 {
 	pthread_mutex_lock(&w->lock);
-	if (w->count == w->slots) {
-		/* Cannot happen under the byte cap with 1-second chunks; never block. */
-		pthread_mutex_unlock(&w->lock);
-		tape_raw_chunk__free(c);
-		return;
-	}
+	/*
+	 * writer__has_room, asked before events, keeps a slot free; only loss
+	 * records and the last chunk at the end can find the queue full: they
+	 * wait for the writer, and are never dropped.
+	 */
+	while (w->count == w->slots)
+		pthread_cond_wait(&w->space, &w->lock);
 	w->queue[(w->head + w->count) % w->slots] = *c;
-	w->count++;
+	__atomic_store_n(&w->count, w->count + 1, __ATOMIC_RELAXED);
 	w->queued_bytes += c->len;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
@@ -165,6 +176,7 @@ int writer__finish(struct writer *w, char *msg, size_t msglen)
 	}
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->cond);
+	pthread_cond_destroy(&w->space);
 	free(w->queue);
 	return err;
 }

@@ -23,7 +23,8 @@ enum output_format {
 struct writer {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;		/* a chunk was queued, or closing */
+	pthread_cond_t space;		/* a slot was freed */
 	struct tape_raw_chunk *queue;	/* a ring of cap_chunks slots */
 	size_t head, count, slots;
 	_Atomic uint64_t queued_bytes;
@@ -47,7 +48,7 @@ struct writer {
  */
 int writer__start(struct writer *w, int fd, const char *path, enum output_format format,
 		  const struct tape_header *h, uint64_t cap_bytes, char *msg, size_t msglen);
-/* Would `more` raw bytes fit under the memory cap? */
+/* Would `more` raw bytes fit under the memory cap, with a queue slot for their chunk? */
 bool writer__has_room(struct writer *w, size_t more);
 /* Hands a chunk over; the writer owns its buffer. Never blocks. */
 void writer__push(struct writer *w, struct tape_raw_chunk *c);

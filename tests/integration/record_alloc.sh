@@ -119,19 +119,25 @@ system_wide_comm_filter() {
 	return 0
 }
 
+# record_flood NAME: a flooding workload ($wp) recorded with -p by a recorder
+# ($rp) into $T/NAME.tape, its messages in $T/NAME.err; returns once recording.
+record_flood() {
+	"$WORKLOAD" --flood 0 &
+	wp=$!
+	bg_pids+=($wp)
+	"$BPFTAPE" record -p $wp -o "$T/$1.tape" 2>"$T/$1.err" &
+	rp=$!
+	wait_for_text "$T/$1.err" "recording"
+}
+
 probes_only_in_targets() {
+	local wp rp b in_a in_b
 	"$WORKLOAD" --flood 0 &
-	local a=$!
-	"$WORKLOAD" --flood 0 &
-	local b=$!
-	bg_pids+=($a $b)
-	sleep 0.2
-	"$BPFTAPE" record -p $a -o "$T/only.tape" 2>"$T/only.err" &
-	local rp=$!
+	b=$!
+	bg_pids+=($b)
+	record_flood only
 	bg_pids+=($rp)
-	wait_for_text "$T/only.err" "recording" || return 1
-	local in_a in_b
-	in_a=$(code_byte $a "$LIBC" malloc)
+	in_a=$(code_byte $wp "$LIBC" malloc)
 	in_b=$(code_byte $b "$LIBC" malloc)
 	echo "first byte of malloc: target $in_a, other $in_b"
 	kill -INT $rp
@@ -141,12 +147,8 @@ probes_only_in_targets() {
 }
 
 sigint_mid_flood() {
-	"$WORKLOAD" --flood 0 &
-	local wp=$!
-	bg_pids+=($wp)
-	"$BPFTAPE" record -p $wp -o "$T/int.tape" 2>"$T/int.err" &
-	local rp=$!
-	wait_for_text "$T/int.err" "recording" || return 1
+	local wp rp
+	record_flood int
 	sleep 1
 	kill -INT $rp
 	wait $rp || fail "the recorder failed on SIGINT: $(cat "$T/int.err")"
@@ -158,12 +160,8 @@ sigint_mid_flood() {
 }
 
 kill9_leaves_no_probe() {
-	"$WORKLOAD" --flood 0 &
-	local wp=$!
-	bg_pids+=($wp)
-	"$BPFTAPE" record -p $wp -o "$T/k9.tape" 2>"$T/k9.err" &
-	local rp=$!
-	wait_for_text "$T/k9.err" "recording" || return 1
+	local wp rp
+	record_flood k9
 	sleep 1.5
 	[ "$(code_byte $wp "$LIBC" malloc)" = cc ] || fail "no breakpoint while recording"
 	kill -9 $rp

@@ -6,10 +6,10 @@
  *
  * Usage: malloc_loop THREADS ITERS
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+
+#include "bench.h"
 
 static long iters;
 
@@ -25,30 +25,19 @@ static void *loop(void *arg)
 	return NULL;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int main(int argc, char **argv)
 {
-	pthread_t th[64];
 	int n = argc == 3 ? atoi(argv[1]) : 0;
-	double t0;
+	double secs;
 
 	iters = argc == 3 ? atol(argv[2]) : 0;
 	if (n < 1 || n > 64 || iters < 1) {
 		fprintf(stderr, "usage: malloc_loop THREADS ITERS\n");
 		return 2;
 	}
-	t0 = now();
-	for (int i = 0; i < n; i++)
-		pthread_create(&th[i], NULL, loop, NULL);
-	for (int i = 0; i < n; i++)
-		pthread_join(th[i], NULL);
-	printf("calls %ld seconds %.6f\n", 2 * iters * n, now() - t0);
+	secs = bench_threads(n, loop);
+	if (secs < 0)
+		return 1;
+	printf("calls %ld seconds %.6f\n", 2 * iters * n, secs);
 	return 0;
 }

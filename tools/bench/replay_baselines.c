@@ -16,20 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "event_source.h"
 #include "prepare.h"
 #include "u64map.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* One call, as the allocator sees it. */
 static void *call(unsigned kind, uint64_t size, uint64_t aux, void *old)
@@ -104,7 +96,7 @@ static int limit(const char *path)
 		ops[n++] = (struct flat_op){ op->size, op->aux, op->slot,
 					     op->kind == OP_FREE ? op->slot : op->old_slot, op->kind };
 	}
-	t0 = now();
+	t0 = bench_now();
 	for (uint64_t i = 0; i < n; i++) {
 		const struct flat_op *o = &ops[i];
 		void *old = o->rel != NO_SLOT ? slots[o->rel] : NULL;
@@ -115,7 +107,7 @@ static int limit(const char *path)
 		}
 		slots[o->slot] = call(o->kind, o->size, o->aux, old);
 	}
-	printf("ops %llu seconds %.6f\n", (unsigned long long)n, now() - t0);
+	printf("ops %llu seconds %.6f\n", (unsigned long long)n, bench_now() - t0);
 	return 0;
 }
 
@@ -174,7 +166,7 @@ static int hash(const char *path)
 	}
 	event_source__close(src, NULL, 0);
 	u64map__init(&map);
-	t0 = now();
+	t0 = bench_now();
 	for (size_t i = 0; i < n; i++) {
 		const struct rec *r = &recs[i];
 		uint64_t got = 0;
@@ -189,7 +181,7 @@ static int hash(const char *path)
 		p = call(r->kind, r->size, r->aux, (void *)got);
 		u64map__put(&map, r->result, (uint64_t)p);
 	}
-	printf("ops %zu seconds %.6f\n", n, now() - t0);
+	printf("ops %zu seconds %.6f\n", n, bench_now() - t0);
 	return 0;
 }
 

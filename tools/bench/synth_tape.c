@@ -14,24 +14,16 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
+#include "bench.h"
 #include "bytes.h"
 #include "tape.h"
 #include "tape_format.h"
 
 #define LIVE 4096	/* blocks live at once, per thread */
 #define THREADS 8
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static uint64_t rng(uint64_t *s)
 {
@@ -94,7 +86,7 @@ static int inflate_tape(const char *path)
 	const uint8_t *d, *p, *end;
 	uint64_t chunks = 0, events = 0, raw_total = 0;
 	void *buf = malloc(TAPE_CHUNK_RAW_MAX);
-	double t0 = now();
+	double t0 = bench_now();
 
 	if (fd < 0 || fstat(fd, &st) || !buf)
 		return 1;
@@ -119,7 +111,7 @@ static int inflate_tape(const char *path)
 		p = payload + stored;
 	}
 	printf("events %llu chunks %llu raw %llu seconds %.6f\n", (unsigned long long)events,
-	       (unsigned long long)chunks, (unsigned long long)raw_total, now() - t0);
+	       (unsigned long long)chunks, (unsigned long long)raw_total, bench_now() - t0);
 	return 0;
 }
 
