@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "event_source.h"
+#include "grow_array.h"
 #include "tape.h"
 #include "u64map.h"
 
@@ -34,10 +35,7 @@ struct list {
 
 static void push(struct list *l, const struct call *c)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 1024;
-		l->v = realloc(l->v, l->cap * sizeof(*l->v));
-	}
+	l->v = grow_array_or_abort(l->v, &l->cap, l->n + 1, sizeof(*l->v));
 	l->v[l->n++] = *c;
 }
 

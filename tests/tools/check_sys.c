@@ -18,6 +18,7 @@
 #include <sys/syscall.h>
 
 #include "event_source.h"
+#include "grow_array.h"
 #include "tape.h"
 
 #define MARK_START ((uint64_t)-12345L)
@@ -43,12 +44,7 @@ struct calls {
 
 static void push(struct calls *l, const struct call *c)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 4096;
-		l->v = realloc(l->v, l->cap * sizeof(*l->v));
-		if (!l->v)
-			exit(2);
-	}
+	l->v = grow_array_or_abort(l->v, &l->cap, l->n + 1, sizeof(*l->v));
 	l->v[l->n++] = *c;
 }
 
