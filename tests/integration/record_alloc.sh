@@ -119,22 +119,31 @@ system_wide_comm_filter() {
 	return 0
 }
 
-# record_flood NAME: a flooding workload ($wp) recorded with -p by a recorder
-# ($rp) into $T/NAME.tape, its messages in $T/NAME.err; returns once recording.
-record_flood() {
+# start_flood: a flooding workload, its PID in $flood, once its libc is mapped
+# (attached while still in the dynamic loader, it has no allocator to probe).
+start_flood() {
 	"$WORKLOAD" --flood 0 &
-	wp=$!
-	bg_pids+=($wp)
+	flood=$!
+	bg_pids+=($flood)
+	wait_for_text "/proc/$flood/maps" "$(basename "$LIBC")"
+}
+
+# record_flood NAME: a flooding workload ($wp), once running, recorded with -p
+# by a recorder ($rp) into $T/NAME.tape, its messages in $T/NAME.err; returns
+# once recording.
+record_flood() {
+	local flood
+	start_flood
+	wp=$flood
 	"$BPFTAPE" record -p $wp -o "$T/$1.tape" 2>"$T/$1.err" &
 	rp=$!
 	wait_for_text "$T/$1.err" "recording"
 }
 
 probes_only_in_targets() {
-	local wp rp b in_a in_b
-	"$WORKLOAD" --flood 0 &
-	b=$!
-	bg_pids+=($b)
+	local wp rp b flood in_a in_b
+	start_flood
+	b=$flood
 	record_flood only
 	bg_pids+=($rp)
 	in_a=$(code_byte $wp "$LIBC" malloc)
@@ -180,10 +189,9 @@ kill9_leaves_no_probe() {
 }
 
 duration_stops() {
-	"$WORKLOAD" --flood 0 &
-	local wp=$!
-	bg_pids+=($wp)
-	local start=$SECONDS
+	local flood start=$SECONDS
+	start_flood
+	local wp=$flood
 	"$BPFTAPE" record -p $wp -d 1 -o "$T/dur.tape" 2>"$T/dur.err" || fail "record -d failed"
 	local secs
 	secs=$(sed -n 's/.*done after \([0-9.]*\) s.*/\1/p' "$T/dur.err")
