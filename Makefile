@@ -137,6 +137,13 @@ $(B)/tests/tools/%: tests/tools/%.c $(LIBTAPE)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBTAPE) -lzstd
 
+# The recorder's loader search as data, checked against what the real loader loads.
+$(B)/tests/tools/ld_list: tests/tools/ld_list.c $(B)/user/ld_search.o $(B)/user/elf_file.o \
+		$(B)/user/safe_open.o
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ -lelf
+
 # Workloads call the allocator exactly as written: no builtin folding of malloc/free.
 $(B)/tests/workloads/%: tests/workloads/%.c $(LIBTAPE)
 	$(call msg,CC,$@)

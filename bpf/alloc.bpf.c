@@ -1,21 +1,28 @@
 /*
  * Allocator calls, from uprobes on function entry and uretprobes on return.
  *
+ * One entry program serves every probed function: it finds which function
+ * it is in (struct probe_info) from the attach cookie where each probe has
+ * its own, or from the address hit where one tracefs event holds all of a
+ * file's probes (user/probe_events.c: an event per file, so that a forked
+ * child inherits two perf events, not twenty).
+ *
  * An allocation is written when it returns, with the arguments kept from its
- * entry in a per-thread map; a free is written when it is entered. So a block
- * freed by one thread is in the tape before another thread's allocation that
- * reuses its address (docs/FORMAT.md, "Order of events").
+ * entry in per-thread storage; a free is written when it is entered. So a
+ * block freed by one thread is in the tape before another thread's
+ * allocation that reuses its address (docs/FORMAT.md, "Order of events").
  *
  * Exactly one record per call the program made: calls made inside another
  * allocator call (glibc's reallocarray tail-calls realloc through the PLT; a
- * preloaded wrapper calls the real malloc) are nested, and only the outermost
- * is written. A nested call runs on the same stack, at or below the outer
- * call's stack pointer (equal for a tail call), and soon after its entry.
+ * preloaded wrapper calls the real malloc and the real free) are nested, and
+ * only the outermost is written. A nested call runs on the same stack, below
+ * the outer call's stack pointer, soon after its entry.
  */
 #include "common.bpf.h"
 #include "alloc.h"
 #include "alloc_inflight.bpf.h"
 #include "callers.bpf.h"
+#include "probes.bpf.h"
 
 /*
  * A call entered more than this long after the one in progress on its
@@ -24,41 +31,90 @@
  * within microseconds; a second is for threads descheduled in between.
  */
 #define NESTED_WINDOW_NS (1000ull * 1000 * 1000)
-
 /* Is a call at stack pointer sp, now, nested in the call in progress? */
-static __always_inline bool nested_in(const struct alloc_inflight *cur, __u64 sp, __u64 now)
+static __always_inline bool nested_in(const struct alloc_call *cur, __u64 sp, __u64 now)
 {
-	return sp <= cur->sp && now - cur->entry_ts < NESTED_WINDOW_NS;
+	return cur->active && sp <= cur->sp && now - cur->entry_ts < NESTED_WINDOW_NS;
 }
 
-/* Does caller lie in the allocator's own code, around the probed function? */
-static __always_inline bool internal_call(struct pt_regs *ctx, __u64 caller)
+/*
+ * Is a free entered at sp, called from caller, nested in the program's last
+ * free? Only if it runs below it, from the code of that free's file, while
+ * that free's return address is still in place on the stack (once it has
+ * returned, the next call from its caller overwrites the slot).
+ */
+static __always_inline bool nested_in_free(const struct alloc_thread *t, __u64 sp, __u64 caller,
+					   __u64 now)
 {
-	__u64 cookie, ip;
+	__u64 slot = 0;
 
-	/* Attach cookies for uprobes came with Linux 5.15: older ones do without. */
-	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_attach_cookie))
+	if (!t->free_ts || sp >= t->free_sp || caller < t->free_lo || caller >= t->free_hi ||
+	    now - t->free_ts >= NESTED_WINDOW_NS)
 		return false;
-	cookie = bpf_get_attach_cookie(ctx);
-	ip = PT_REGS_IP(ctx);
-	return cookie && caller >= ip - (cookie >> 32) && caller < ip + (__u32)cookie;
+	bpf_probe_read_user(&slot, sizeof(slot), (void *)t->free_sp);
+	return slot == t->free_caller;
 }
 
-static __always_inline int alloc_enter(struct pt_regs *ctx, __u32 kind)
+static __always_inline void free_enter(struct pt_regs *ctx, const struct probe_info *p, __u64 id,
+				       __u64 ip, __u64 sp, __u64 caller, bool internal, __u64 now)
 {
-	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), now;
-	__u32 tid = (__u32)id;
-	struct alloc_inflight *cur, v = {};
+	struct alloc_thread *t = alloc_thread(true);
+	struct free_rec r;
+
+	if (internal)
+		return;	/* the allocator's own */
+	if (t) {
+		/* Inside an allocator call, or inside a wrapper's free: not a call of the program. */
+		if (nested_in(&t->call, sp, now) || nested_in_free(t, sp, caller, now))
+			return;
+		t->free_sp = sp;
+		t->free_caller = caller;
+		t->free_lo = ip - p->text_below;
+		t->free_hi = ip + p->text_above;
+		t->free_ts = now;
+	}
+	note_caller(id, caller, now);
+	fill_hdr(&r.hdr, p->kind, sizeof(r), id, now);
+	r.hdr.flags = p->flags;
+	r.ptr = PT_REGS_PARM1(ctx);
+	r.caller = caller;
+	r.args[0] = PT_REGS_PARM2(ctx);
+	r.args[1] = PT_REGS_PARM3(ctx);
+	emit(&r, sizeof(r), p->kind, now);
+}
+
+SEC("uprobe")
+int alloc_enter(struct pt_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), ip = PT_REGS_IP(ctx), now;
+	const struct probe_info *p;
+	struct alloc_thread *t;
+	struct alloc_call *cur;
+	__u64 caller = 0;
 	bool internal;
 
-	if (!traced(id))
+	if (!traced(id) || !armed())
 		return 0;
 	now = bpf_ktime_get_ns();
+	p = probe_of(id >> 32, ip);
+	if (!p) {
+		count_loss(LOSS_UNKNOWN_PROBE, 0, now);
+		return 0;
+	}
 	/* At the first instruction the return address is on top of the stack. */
-	bpf_probe_read_user(&v.caller, sizeof(v.caller), (void *)sp);
-	internal = internal_call(ctx, v.caller);
-	cur = bpf_map_lookup_elem(&alloc_inflight, &tid);
-	if (cur) {
+	bpf_probe_read_user(&caller, sizeof(caller), (void *)sp);
+	internal = caller >= ip - p->alloc_below && caller < ip + p->alloc_above;
+	if (p->kind == EV_FREE || p->kind == EV_DELETE) {
+		free_enter(ctx, p, id, ip, sp, caller, internal, now);
+		return 0;
+	}
+	t = alloc_thread(true);
+	if (!t) {
+		count_loss(LOSS_INFLIGHT, p->kind, now);
+		return 0;
+	}
+	cur = &t->call;
+	if (cur->active) {
 		/* An internal call below a call in progress is nested, however late. */
 		if (sp <= cur->sp && (internal || nested_in(cur, sp, now))) {
 			cur->depth++;
@@ -66,94 +122,43 @@ static __always_inline int alloc_enter(struct pt_regs *ctx, __u32 kind)
 		}
 		/* Not nested: its return was lost. Its entry must not take ours. */
 		count_loss(LOSS_NO_RETURN, cur->kind, now);
-		bpf_map_delete_elem(&alloc_inflight, &tid);
+		cur->active = 0;
 	}
 	if (internal)
-		return 0;	/* its return finds no entry and is ignored */
-	note_caller(id, v.caller, now);
-	v.args[0] = PT_REGS_PARM1(ctx);
-	v.args[1] = PT_REGS_PARM2(ctx);
-	v.args[2] = PT_REGS_PARM3(ctx);
-	v.sp = sp;
-	v.entry_ts = now;
-	v.kind = kind;
-	if (bpf_map_update_elem(&alloc_inflight, &tid, &v, BPF_ANY))
-		count_loss(LOSS_INFLIGHT, kind, now);
+		return 0;	/* its return finds no call in progress and is ignored */
+	note_caller(id, caller, now);
+	cur->args[0] = PT_REGS_PARM1(ctx);
+	cur->args[1] = PT_REGS_PARM2(ctx);
+	cur->args[2] = PT_REGS_PARM3(ctx);
+	cur->sp = sp;
+	cur->caller = caller;
+	cur->entry_ts = now;
+	cur->kind = p->kind;
+	cur->flags = p->flags;
+	cur->depth = 0;
+	cur->active = 1;
 	return 0;
-}
-
-SEC("uprobe")
-int malloc_enter(struct pt_regs *ctx)
-{
-	return alloc_enter(ctx, EV_MALLOC);
-}
-
-SEC("uprobe")
-int calloc_enter(struct pt_regs *ctx)
-{
-	return alloc_enter(ctx, EV_CALLOC);
-}
-
-SEC("uprobe")
-int realloc_enter(struct pt_regs *ctx)
-{
-	return alloc_enter(ctx, EV_REALLOC);
-}
-
-SEC("uprobe")
-int reallocarray_enter(struct pt_regs *ctx)
-{
-	return alloc_enter(ctx, EV_REALLOCARRAY);
-}
-
-SEC("uprobe")
-int posix_memalign_enter(struct pt_regs *ctx)
-{
-	return alloc_enter(ctx, EV_POSIX_MEMALIGN);
-}
-
-SEC("uprobe")
-int aligned_alloc_enter(struct pt_regs *ctx)
-{
-	return alloc_enter(ctx, EV_ALIGNED_ALLOC);
-}
-
-SEC("uprobe")
-int memalign_enter(struct pt_regs *ctx)
-{
-	return alloc_enter(ctx, EV_MEMALIGN);
-}
-
-SEC("uprobe")
-int valloc_enter(struct pt_regs *ctx)
-{
-	return alloc_enter(ctx, EV_VALLOC);
-}
-
-SEC("uprobe")
-int pvalloc_enter(struct pt_regs *ctx)
-{
-	return alloc_enter(ctx, EV_PVALLOC);
 }
 
 /* One return program for every allocating function: the kind was kept at entry. */
 SEC("uretprobe")
 int alloc_return(struct pt_regs *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-	struct alloc_inflight *cur = bpf_map_lookup_elem(&alloc_inflight, &tid);
+	__u64 id = bpf_get_current_pid_tgid(), now;
+	struct alloc_thread *t = alloc_thread(false);
+	struct alloc_call *cur;
 	struct alloc_rec r;
-	__u64 now;
 
-	if (!cur)
-		return 0;	/* entered before the probes were on */
+	if (!t || !t->call.active)
+		return 0;	/* entered before the probes were armed */
+	cur = &t->call;
 	if (cur->depth) {
 		cur->depth--;	/* a nested call returning */
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
 	fill_hdr(&r.hdr, cur->kind, sizeof(r), id, now);
+	r.hdr.flags = cur->flags;
 	r.args[0] = cur->args[0];
 	r.args[1] = cur->args[1];
 	r.args[2] = cur->args[2];
@@ -164,34 +169,8 @@ int alloc_return(struct pt_regs *ctx)
 		r.result = r.ret;
 	else if (r.ret == 0)	/* *memptr is only written on success */
 		bpf_probe_read_user(&r.result, sizeof(r.result), (void *)cur->args[0]);
-	bpf_map_delete_elem(&alloc_inflight, &tid);
+	cur->active = 0;
 	emit(&r, sizeof(r), r.hdr.kind, now);
-	return 0;
-}
-
-SEC("uprobe")
-int free_enter(struct pt_regs *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid(), sp = PT_REGS_SP(ctx), now;
-	__u32 tid = (__u32)id;
-	struct alloc_inflight *cur;
-	struct free_rec r;
-
-	if (!traced(id))
-		return 0;
-	now = bpf_ktime_get_ns();
-	r.caller = 0;
-	bpf_probe_read_user(&r.caller, sizeof(r.caller), (void *)sp);
-	cur = bpf_map_lookup_elem(&alloc_inflight, &tid);
-	/* Inside an allocator call, or the allocator's own: not a call of the program. */
-	if (cur && sp <= cur->sp && nested_in(cur, sp, now))
-		return 0;
-	if (internal_call(ctx, r.caller))
-		return 0;
-	note_caller(id, r.caller, now);
-	fill_hdr(&r.hdr, EV_FREE, sizeof(r), id, now);
-	r.ptr = PT_REGS_PARM1(ctx);
-	emit(&r, sizeof(r), EV_FREE, now);
 	return 0;
 }
 

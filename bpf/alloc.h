@@ -11,18 +11,23 @@
  * (ptr, nmemb, size), (memptr, align, size), (align, size).
  */
 struct alloc_rec {
-	struct rec_hdr hdr;	/* kind: EV_MALLOC .. EV_PVALLOC */
+	struct rec_hdr hdr;	/* kind: EV_MALLOC .. EV_PVALLOC, EV_NEW; flags: ALLOC_V_* */
 	__u64 args[3];
 	__u64 result;		/* returned pointer; posix_memalign: *memptr when ret is 0 */
 	__u64 caller;		/* return address, read from the stack at entry */
 	__s64 ret;		/* the raw return register (posix_memalign's error code) */
 };
 
-/* A free, written when it is entered, before the block is given back. */
+/*
+ * A free, written when it is entered, before the block is given back. args
+ * are the second and third arguments: operator delete's size and alignment
+ * (hdr.flags says which it takes).
+ */
 struct free_rec {
-	struct rec_hdr hdr;	/* kind: EV_FREE */
+	struct rec_hdr hdr;	/* kind: EV_FREE, EV_DELETE */
 	__u64 ptr;
 	__u64 caller;
+	__u64 args[2];
 };
 
 #define VMA_NAME_MAX 48

@@ -1,25 +1,49 @@
 /*
- * Allocator calls in progress, one entry per thread: written by alloc.bpf.c,
- * and dropped by proc.bpf.c when the thread exits. Include common.bpf.h first.
+ * Per-thread allocator state, in task-local storage (freed with the task,
+ * no capacity to run out of, one pointer lookup): the call in progress,
+ * written at entry by alloc.bpf.c and sent at its return, and the last
+ * free the program made. Include common.bpf.h first.
  */
 #ifndef BPFTAPE_ALLOC_INFLIGHT_BPF_H
 #define BPFTAPE_ALLOC_INFLIGHT_BPF_H
 
-struct alloc_inflight {
+struct alloc_call {
 	__u64 args[3];
 	__u64 sp;
 	__u64 caller;
 	__u64 entry_ts;
 	__u32 kind;
+	__u32 flags;		/* ALLOC_V_* */
 	__u32 depth;		/* nested calls entered and not yet returned */
+	__u32 active;		/* a call is in progress */
 };
 
-/* Keyed by thread: arguments kept per thread, never per process. */
+struct alloc_thread {
+	struct alloc_call call;
+	/*
+	 * The last free the program itself made: a free entered below its
+	 * stack pointer, from the code of the file that free was in, is that
+	 * free's own (a wrapper library calling the next free), not the
+	 * program's. Frees have no return probe, so this is how they nest.
+	 */
+	__u64 free_sp;
+	__u64 free_caller;	/* its return address, at free_sp while it runs */
+	__u64 free_lo;
+	__u64 free_hi;
+	__u64 free_ts;
+};
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
-	__type(value, struct alloc_inflight);
-} alloc_inflight SEC(".maps") __weak;
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct alloc_thread);
+} alloc_threads SEC(".maps") __weak;
+
+static __always_inline struct alloc_thread *alloc_thread(bool create)
+{
+	return bpf_task_storage_get(&alloc_threads, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 #endif

@@ -48,13 +48,27 @@ struct {
 	__type(value, struct loss_count);
 } losses SEC(".maps") __weak;
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct record_state);
+} state SEC(".maps") __weak;
+
 const volatile struct record_config cfg __weak = {};
 
-static __always_inline bool comm_matches(void)
+/* Are the allocator probes armed (see struct record_state)? */
+static __always_inline bool armed(void)
 {
-	char comm[COMM_SIZE];
+	__u32 zero = 0;
+	struct record_state *s = bpf_map_lookup_elem(&state, &zero);
 
-	bpf_get_current_comm(comm, sizeof(comm));
+	return s && s->armed;
+}
+
+/* Is comm (a thread name, COMM_SIZE bytes) the one --comm asks for? */
+static __always_inline bool comm_is_filtered(const char *comm)
+{
 	for (int i = 0; i < COMM_SIZE; i++) {
 		if (comm[i] != cfg.comm[i])
 			return false;
@@ -64,12 +78,20 @@ static __always_inline bool comm_matches(void)
 	return true;
 }
 
+static __always_inline bool comm_matches(void)
+{
+	char comm[COMM_SIZE];
+
+	bpf_get_current_comm(comm, sizeof(comm));
+	return comm_is_filtered(comm);
+}
+
 /* Is the current thread one we record? Filters on rodata fold away at load. */
 static __always_inline bool traced(__u64 pid_tgid)
 {
 	__u32 tgid = pid_tgid >> 32;
 
-	if (tgid == cfg.self_tgid)
+	if (tgid == cfg.self_tgid || tgid == cfg.helper_tgid)
 		return false;
 	if (cfg.filter_pids)
 		return bpf_map_lookup_elem(&traced_pids, &tgid) != NULL;

@@ -6,8 +6,8 @@
  */
 #include "common.bpf.h"
 #include "alloc.h"
-#include "alloc_inflight.bpf.h"
 #include "callers.bpf.h"
+#include "probes.bpf.h"
 #include "proc.h"
 #include "sys.h"
 #include "sys_inflight.bpf.h"
@@ -24,12 +24,13 @@ static __always_inline bool task_traced(struct task_struct *task)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
 
-	if (tgid == cfg.self_tgid)
+	if (tgid == cfg.self_tgid || tgid == cfg.helper_tgid)
 		return false;
 	if (cfg.filter_pids)
 		return bpf_map_lookup_elem(&traced_pids, &tgid) != NULL;
 	return traced(bpf_get_current_pid_tgid());
 }
+
 
 static __always_inline __u64 task_id(struct task_struct *task)
 {
@@ -71,14 +72,15 @@ int BPF_PROG(proc_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	struct exec_rec *r;
 	long n;
 
+	/* The new image's mappings are all new, in every process, traced or not yet. */
+	bpf_map_delete_elem(&vma_cache, &tgid);
+	bpf_map_delete_elem(&probe_cache, &tgid);
 	if (!task_traced(task))
 		return 0;
 	/*
 	 * A thread other than the leader that calls execve takes the leader's
 	 * ID: move its execve in progress so that its return finds it.
 	 */
-	/* The new image's mappings are all new. */
-	bpf_map_delete_elem(&vma_cache, &tgid);
 	if (old != tid) {
 		in = bpf_map_lookup_elem(&sys_inflight, &old);
 		if (in) {
@@ -134,7 +136,6 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 		bpf_map_delete_elem(&vma_cache, &tgid);
 forget:
 	bpf_map_delete_elem(&sys_inflight, &tid);
-	bpf_map_delete_elem(&alloc_inflight, &tid);
 	return 0;
 }
 
@@ -144,10 +145,11 @@ int BPF_PROG(proc_rename, struct task_struct *task, const char *comm)
 	__u64 now = bpf_ktime_get_ns();
 	struct comm_rec r = {};
 
-	if (!task_traced(task))
+	bpf_probe_read_kernel_str(r.comm, sizeof(r.comm), comm);
+	/* With --comm, a thread taking the name is news too: user space probes it. */
+	if (!task_traced(task) && !(cfg.filter_comm && !cfg.filter_pids && comm_is_filtered(r.comm)))
 		return 0;
 	fill_hdr(&r.hdr, EV_COMM, sizeof(r), task_id(task), now);
-	bpf_probe_read_kernel_str(r.comm, sizeof(r.comm), comm);
-	emit(&r, sizeof(r), EV_COMM, now);
+	emit_urgent(&r, sizeof(r), EV_COMM, now);
 	return 0;
 }

@@ -22,6 +22,8 @@
 #define EV_VALLOC 8
 #define EV_PVALLOC 9
 #define EV_FREE 10
+#define EV_NEW 11		/* C++ operator new, new[] and their variants (hdr.flags) */
+#define EV_DELETE 12		/* C++ operator delete, delete[] and their variants */
 #define EV_SYSCALL 16
 #define EV_FORK 20
 #define EV_EXEC 21
@@ -48,7 +50,8 @@ struct rec_hdr {
 #define LOSS_RINGBUF 0		/* bpf_ringbuf_reserve/output failed: buffer full */
 #define LOSS_INFLIGHT 1		/* no room in a per-thread map of calls in progress */
 #define LOSS_NO_RETURN 2	/* a call whose return was never seen (stale entry replaced) */
-#define LOSS_REASONS 3
+#define LOSS_UNKNOWN_PROBE 3	/* a probe hit whose function could not be identified */
+#define LOSS_REASONS 4
 
 struct loss_count {
 	__u64 count;
@@ -58,14 +61,61 @@ struct loss_count {
 #define COMM_SIZE 16
 #define SYSCALL_SLOTS 512	/* syscall numbers the filter and path table cover */
 
+/*
+ * C++ variants, in rec_hdr.flags of EV_NEW and EV_DELETE records and in
+ * probe_info.flags: which arguments the function takes after the first.
+ */
+#define ALLOC_V_ARRAY 1		/* new[] / delete[] */
+#define ALLOC_V_NOTHROW 2	/* takes a std::nothrow_t (returns NULL instead of throwing) */
+#define ALLOC_V_ALIGNED 4	/* takes a std::align_val_t */
+#define ALLOC_V_SIZED 8		/* delete takes the block's size */
+
+/*
+ * One probed function. User space fills probe_table (indexed by probe ID)
+ * and probe_index (by file and offset) before attaching; the entry program
+ * finds its probe from the attach cookie (ID + 1) or, where one event holds
+ * many probes and cookies cannot tell them apart, from the address hit.
+ */
+struct probe_info {
+	__u32 kind;		/* EV_MALLOC .. EV_DELETE */
+	__u32 flags;		/* ALLOC_V_* */
+	/* The file's allocator functions around this one, in bytes: calls from there are its own. */
+	__u32 alloc_below;
+	__u32 alloc_above;
+	/* The file's executable segment around this one, in bytes: calls from its wrapper code. */
+	__u32 text_below;
+	__u32 text_above;
+};
+
+/* A probe by file (the inode as the kernel maps it) and the function's file offset. */
+struct probe_key {
+	__u64 ino;
+	__u64 offset;
+};
+
+#define MAX_PROBES 4096
+
+/*
+ * Shared mutable state, one entry, written by user space: allocator probes
+ * record nothing until `armed`, so that every function of every target
+ * starts (and, cleared, stops) at one instant, whatever order the probes
+ * were attached in.
+ */
+struct record_state {
+	__u32 armed;
+	__u32 pad;
+};
+
 /* Read-only configuration, set by user space before the programs load. */
 struct record_config {
 	__u32 self_tgid;	/* the recorder: never traced */
+	__u32 helper_tgid;	/* the recorder's probe host: never traced */
 	__u32 filter_pids;	/* only processes in traced_pids */
 	__u32 follow;		/* children of traced processes join traced_pids */
 	__u32 filter_uid;
 	__u32 uid;
 	__u32 filter_cgroup;
+	__u32 pad;
 	__u64 cgroup_id;
 	__u32 filter_comm;
 	char comm[COMM_SIZE];

@@ -160,7 +160,7 @@ static unsigned mwrap_words(struct mwrap_writer *w, const struct tape_event *ev,
 	uintptr_t result = a->result;
 	uint64_t total;
 
-	if (ev->type == TAPE_EV_FREE) {
+	if (tape_type_frees(ev->type)) {
 		if (!a->ptr) {
 			w->drops.free_null++;
 			return 0;
@@ -181,6 +181,17 @@ static unsigned mwrap_words(struct mwrap_writer *w, const struct tape_event *ev,
 		return 0;
 	}
 	switch (ev->type) {
+	case TAPE_EV_NEW:
+		/* What mwrap sees of operator new: the malloc (memalign) it makes. */
+		if (a->variant & TAPE_VARIANT_ALIGNED) {
+			words[0] = result | MWRAP_MEMALIGN;
+			words[1] = a->align;
+			words[2] = a->size;
+			return 3;
+		}
+		words[0] = result | MWRAP_MALLOC;
+		words[1] = a->size;
+		return 2;
 	case TAPE_EV_MALLOC:
 		words[0] = result | MWRAP_MALLOC;
 		words[1] = a->size;

@@ -253,9 +253,27 @@ static uint32_t input_block(struct pproc *pr, uint32_t thread, uint64_t addr)
 	return slot == ADDR_NONE ? NO_SLOT : slot;
 }
 
-static int process_alloc(struct prep *p, uint32_t proc, uint32_t thread,
-			 const struct tape_event *ev)
+/*
+ * C++'s new and delete replay as the C calls they make in every allocator
+ * measured: malloc (memalign for the aligned forms) and free.
+ */
+static struct tape_event as_c_call(const struct tape_event *ev)
 {
+	struct tape_event c = *ev;
+
+	if (ev->type == TAPE_EV_NEW)
+		c.type = ev->alloc.variant & TAPE_VARIANT_ALIGNED ? TAPE_EV_MEMALIGN : TAPE_EV_MALLOC;
+	else if (ev->type == TAPE_EV_DELETE)
+		c.type = TAPE_EV_FREE;
+	c.alloc.variant = 0;
+	return c;
+}
+
+static int process_alloc(struct prep *p, uint32_t proc, uint32_t thread,
+			 const struct tape_event *cxx_ev)
+{
+	struct tape_event c_ev = as_c_call(cxx_ev);
+	const struct tape_event *ev = &c_ev;
 	struct pproc *pr = PROC(p, proc);
 	const struct tape_alloc *a = &ev->alloc;
 	bool takes_ptr = ev->type == TAPE_EV_FREE || ev->type == TAPE_EV_REALLOC ||

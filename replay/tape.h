@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define TAPE_VERSION_MAJOR 1
-#define TAPE_VERSION_MINOR 0
+#define TAPE_VERSION_MINOR 1
 
 /* Event types as stored on disk. Values are part of the format: never renumber. */
 enum tape_event_type {
@@ -27,12 +27,15 @@ enum tape_event_type {
 	TAPE_EV_VALLOC = 8,
 	TAPE_EV_PVALLOC = 9,
 	TAPE_EV_FREE = 10,
+	TAPE_EV_NEW = 11,		/* C++ operator new and new[], every form (1.1) */
+	TAPE_EV_DELETE = 12,		/* C++ operator delete and delete[], every form (1.1) */
 	TAPE_EV_SYSCALL = 16,
 	TAPE_EV_FORK = 20,
 	TAPE_EV_EXEC = 21,
 	TAPE_EV_EXIT = 22,
 	TAPE_EV_COMM = 23,
 	TAPE_EV_MAP = 24,
+	TAPE_EV_PROBE = 26,		/* a file's allocator functions probed in a process (1.1) */
 	TAPE_EV_LOSS = 30,
 	TAPE_EV_ATTACH = 31,
 	TAPE_EV_DETACH = 32,
@@ -41,13 +44,19 @@ enum tape_event_type {
 
 static inline bool tape_type_is_alloc(unsigned type)
 {
-	return type >= TAPE_EV_MALLOC && type <= TAPE_EV_FREE;
+	return type >= TAPE_EV_MALLOC && type <= TAPE_EV_DELETE;
 }
 
-/* Does this allocator call produce a block (everything but free)? */
+/* Does this allocator call produce a block (everything but free and delete)? */
 static inline bool tape_type_allocates(unsigned type)
 {
-	return type >= TAPE_EV_MALLOC && type <= TAPE_EV_PVALLOC;
+	return (type >= TAPE_EV_MALLOC && type <= TAPE_EV_PVALLOC) || type == TAPE_EV_NEW;
+}
+
+/* Does it only give a block back (free, operator delete)? */
+static inline bool tape_type_frees(unsigned type)
+{
+	return type == TAPE_EV_FREE || type == TAPE_EV_DELETE;
 }
 
 /* Name of an event type as the tools print it ("malloc", "syscall", ...). */
@@ -68,7 +77,15 @@ struct tape_alloc {
 	uint64_t result;
 	uint64_t caller;	/* return address in the caller; 0 when unknown */
 	int32_t err;		/* posix_memalign's return value */
+	uint32_t variant;	/* new and delete: TAPE_VARIANT_* */
 };
+
+/* Forms of operator new and delete (struct tape_alloc.variant). */
+#define TAPE_VARIANT_ARRAY 1	/* new[] / delete[] */
+#define TAPE_VARIANT_NOTHROW 2	/* the std::nothrow_t form */
+#define TAPE_VARIANT_ALIGNED 4	/* the std::align_val_t form: align is set */
+#define TAPE_VARIANT_SIZED 8	/* sized delete: size is set */
+#define TAPE_VARIANTS 15
 
 enum tape_path_state {
 	TAPE_PATH_NONE = 0,	/* the syscall takes no path */
@@ -128,6 +145,14 @@ struct tape_map {
 	const char *path;
 };
 
+/* A file whose allocator functions are probed in process pid from ts on (1.1). */
+struct tape_probe {
+	uint32_t build_id_len;
+	uint32_t path_len;
+	const uint8_t *build_id;
+	const char *path;
+};
+
 enum tape_loss_reason {
 	TAPE_LOSS_RINGBUF = 1,		/* the BPF ring buffer was full */
 	TAPE_LOSS_WRITER = 2,		/* the recorder's memory cap: the writer fell behind */
@@ -135,6 +160,7 @@ enum tape_loss_reason {
 	TAPE_LOSS_INFLIGHT = 4,		/* no room to remember a call's arguments until it returned */
 	TAPE_LOSS_DAMAGE = 5,		/* a reader skipped damaged input (conversions) */
 	TAPE_LOSS_NO_RETURN = 6,	/* a call whose return probe never fired */
+	TAPE_LOSS_UNKNOWN_PROBE = 7,	/* a probe hit whose function could not be told (1.1) */
 };
 
 #define TAPE_LOSS_NO_CPU UINT32_MAX
@@ -169,6 +195,7 @@ struct tape_event {
 		struct tape_exit exit;
 		struct tape_comm comm;
 		struct tape_map map;
+		struct tape_probe probe;
 		struct tape_loss loss;
 		struct tape_marker marker;
 	};

@@ -15,7 +15,7 @@ struct alloc_layout {
 	uint8_t ptr, nmemb, align, size, err, result;
 };
 
-static const struct alloc_layout alloc_layouts[TAPE_EV_FREE + 1] = {
+static const struct alloc_layout alloc_layouts[TAPE_EV_DELETE + 1] = {
 	[TAPE_EV_MALLOC] = { .size = 1, .result = 1 },
 	[TAPE_EV_CALLOC] = { .nmemb = 1, .size = 1, .result = 1 },
 	[TAPE_EV_REALLOC] = { .ptr = 1, .size = 1, .result = 1 },
@@ -26,7 +26,20 @@ static const struct alloc_layout alloc_layouts[TAPE_EV_FREE + 1] = {
 	[TAPE_EV_VALLOC] = { .size = 1, .result = 1 },
 	[TAPE_EV_PVALLOC] = { .size = 1, .result = 1 },
 	[TAPE_EV_FREE] = { .ptr = 1 },
+	/* align and size by variant: see variant_fields. */
+	[TAPE_EV_NEW] = { .size = 1, .result = 1 },
+	[TAPE_EV_DELETE] = { .ptr = 1 },
 };
+
+/* new and delete store align, and delete size, only in the forms that take them. */
+static void variant_fields(unsigned type, unsigned variant, struct alloc_layout *l)
+{
+	if (type == TAPE_EV_NEW || type == TAPE_EV_DELETE) {
+		l->align = (variant & TAPE_VARIANT_ALIGNED) != 0;
+		if (type == TAPE_EV_DELETE)
+			l->size = (variant & TAPE_VARIANT_SIZED) != 0;
+	}
+}
 
 static const char *const type_names[TAPE_EV_MAX_KNOWN + 1] = {
 	[TAPE_EV_MALLOC] = "malloc",
@@ -39,12 +52,15 @@ static const char *const type_names[TAPE_EV_MAX_KNOWN + 1] = {
 	[TAPE_EV_VALLOC] = "valloc",
 	[TAPE_EV_PVALLOC] = "pvalloc",
 	[TAPE_EV_FREE] = "free",
+	[TAPE_EV_NEW] = "new",
+	[TAPE_EV_DELETE] = "delete",
 	[TAPE_EV_SYSCALL] = "syscall",
 	[TAPE_EV_FORK] = "fork",
 	[TAPE_EV_EXEC] = "exec",
 	[TAPE_EV_EXIT] = "exit",
 	[TAPE_EV_COMM] = "comm",
 	[TAPE_EV_MAP] = "map",
+	[TAPE_EV_PROBE] = "probe",
 	[TAPE_EV_LOSS] = "loss",
 	[TAPE_EV_ATTACH] = "attach",
 	[TAPE_EV_DETACH] = "detach",
@@ -100,9 +116,10 @@ static void put_bytes(struct out *o, const void *data, uint32_t len)
 static void encode_alloc(struct tape_delta_state *s, unsigned type, const struct tape_alloc *a,
 			 struct out *o)
 {
-	const struct alloc_layout *l = &alloc_layouts[type];
-	unsigned flags = 0;
+	struct alloc_layout layout = alloc_layouts[type], *l = &layout;
+	unsigned flags = (a->variant & TAPE_VARIANTS) << TAPE_AF_VARIANT_SHIFT;
 
+	variant_fields(type, a->variant, l);
 	if (l->result && !a->result)
 		flags |= TAPE_AF_RESULT_NULL;
 	if (l->ptr && !a->ptr)
@@ -155,7 +172,7 @@ size_t tape_encode_payload(struct tape_delta_state *s, const struct tape_event *
 	s->tid = ev->tid;
 
 	switch (ev->type) {
-	case TAPE_EV_MALLOC ... TAPE_EV_FREE:
+	case TAPE_EV_MALLOC ... TAPE_EV_DELETE:
 		encode_alloc(s, ev->type, &ev->alloc, &o);
 		break;
 	case TAPE_EV_SYSCALL:
@@ -183,6 +200,10 @@ size_t tape_encode_payload(struct tape_delta_state *s, const struct tape_event *
 		put_u(&o, ev->map.offset);
 		put_bytes(&o, ev->map.build_id, ev->map.build_id_len);
 		put_bytes(&o, ev->map.path, ev->map.path_len);
+		break;
+	case TAPE_EV_PROBE:
+		put_bytes(&o, ev->probe.build_id, ev->probe.build_id_len);
+		put_bytes(&o, ev->probe.path, ev->probe.path_len);
 		break;
 	case TAPE_EV_LOSS:
 		put_u(&o, ev->loss.lost_type);
@@ -264,9 +285,12 @@ static uint32_t get_u32(struct in *in)
 static void decode_alloc(struct tape_delta_state *s, unsigned type, struct in *in,
 			 struct tape_alloc *a)
 {
-	const struct alloc_layout *l = &alloc_layouts[type];
+	struct alloc_layout layout = alloc_layouts[type], *l = &layout;
 	uint64_t flags = get_u(in);
 
+	if (type == TAPE_EV_NEW || type == TAPE_EV_DELETE)
+		a->variant = (flags >> TAPE_AF_VARIANT_SHIFT) & TAPE_VARIANTS;
+	variant_fields(type, a->variant, l);
 	if (l->ptr && !(flags & TAPE_AF_PTR_NULL))
 		a->ptr = get_delta(in, &s->ptr);
 	if (l->nmemb)
@@ -331,7 +355,7 @@ int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8
 	s->tid = ev->tid;
 
 	switch (type) {
-	case TAPE_EV_MALLOC ... TAPE_EV_FREE:
+	case TAPE_EV_MALLOC ... TAPE_EV_DELETE:
 		decode_alloc(s, type, &in, &ev->alloc);
 		break;
 	case TAPE_EV_SYSCALL:
@@ -359,6 +383,10 @@ int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8
 		ev->map.offset = get_u(&in);
 		ev->map.build_id = get_bytes(&in, &ev->map.build_id_len);
 		ev->map.path = (const char *)get_bytes(&in, &ev->map.path_len);
+		break;
+	case TAPE_EV_PROBE:
+		ev->probe.build_id = get_bytes(&in, &ev->probe.build_id_len);
+		ev->probe.path = (const char *)get_bytes(&in, &ev->probe.path_len);
 		break;
 	case TAPE_EV_LOSS: {
 		uint64_t cpu;

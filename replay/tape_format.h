@@ -48,6 +48,8 @@
 #define TAPE_AF_RESULT_NULL 1
 #define TAPE_AF_PTR_NULL 2
 #define TAPE_AF_NO_CALLER 4
+/* Bits 4 to 7: the form of new and delete (TAPE_VARIANT_*), 1.1. */
+#define TAPE_AF_VARIANT_SHIFT 4
 
 /* Syscall record flags (encoded): low bits are TAPE_SYS_*, path state above. */
 #define TAPE_SF_PATH_SHIFT 8

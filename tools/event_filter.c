@@ -19,7 +19,7 @@ static uint64_t class_bits(const char *name)
 	unsigned t;
 
 	if (!strcmp(name, "alloc")) {
-		for (t = TAPE_EV_MALLOC; t <= TAPE_EV_FREE; t++)
+		for (t = TAPE_EV_MALLOC; t <= TAPE_EV_DELETE; t++)
 			bits |= 1ull << t;
 	} else if (!strcmp(name, "lifecycle")) {
 		bits = 1ull << TAPE_EV_FORK | 1ull << TAPE_EV_EXEC | 1ull << TAPE_EV_EXIT |

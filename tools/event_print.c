@@ -227,7 +227,8 @@ static void print_alloc_text(FILE *out, const struct tape_event *ev)
 {
 	const struct tape_alloc *a = &ev->alloc;
 
-	fprintf(out, "%s(", tape_type_name(ev->type));
+	fprintf(out, "%s%s(", tape_type_name(ev->type),
+		a->variant & TAPE_VARIANT_ARRAY ? "[]" : "");
 	switch (ev->type) {
 	case TAPE_EV_MALLOC:
 	case TAPE_EV_VALLOC:
@@ -250,8 +251,20 @@ static void print_alloc_text(FILE *out, const struct tape_event *ev)
 	case TAPE_EV_MEMALIGN:
 		fprintf(out, "%" PRIu64 ", %" PRIu64, a->align, a->size);
 		break;
+	case TAPE_EV_NEW:
+		fprintf(out, "%" PRIu64, a->size);
+		if (a->variant & TAPE_VARIANT_ALIGNED)
+			fprintf(out, ", align_val_t(%" PRIu64 ")", a->align);
+		if (a->variant & TAPE_VARIANT_NOTHROW)
+			fprintf(out, ", nothrow");
+		break;
+	case TAPE_EV_DELETE:
 	case TAPE_EV_FREE:
 		print_ptr(out, a->ptr);
+		if (a->variant & TAPE_VARIANT_SIZED)
+			fprintf(out, ", %" PRIu64, a->size);
+		if (a->variant & TAPE_VARIANT_ALIGNED)
+			fprintf(out, ", align_val_t(%" PRIu64 ")", a->align);
 		fputc(')', out);
 		return;
 	}
@@ -309,7 +322,7 @@ void print_event_text(FILE *out, const struct tape_event *ev, const struct print
 		fprintf(out, "%14.9f %7u/%-7u %-15s ", ev->ts / 1e9, ev->pid, ev->tid,
 			ctx->comms ? comm_table__get(ctx->comms, ev->tid) : "-");
 	switch (ev->type) {
-	case TAPE_EV_MALLOC ... TAPE_EV_FREE:
+	case TAPE_EV_MALLOC ... TAPE_EV_DELETE:
 		print_alloc_text(out, ev);
 		if (ctx->has_threads)
 			fprintf(out, "  <- %s",
@@ -400,19 +413,25 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 		}
 	}
 	switch (ev->type) {
-	case TAPE_EV_MALLOC ... TAPE_EV_FREE:
-		if (ev->type == TAPE_EV_FREE || ev->type == TAPE_EV_REALLOC ||
+	case TAPE_EV_MALLOC ... TAPE_EV_DELETE:
+		if (tape_type_frees(ev->type) || ev->type == TAPE_EV_REALLOC ||
 		    ev->type == TAPE_EV_REALLOCARRAY)
 			json_ptr(out, "ptr", a->ptr);
-		if (ev->type != TAPE_EV_FREE)
+		if (!tape_type_frees(ev->type) || (a->variant & TAPE_VARIANT_SIZED))
 			json_u(out, "size", a->size);
 		if (ev->type == TAPE_EV_CALLOC || ev->type == TAPE_EV_REALLOCARRAY)
 			json_u(out, "nmemb", a->nmemb);
-		if (ev->type >= TAPE_EV_POSIX_MEMALIGN && ev->type <= TAPE_EV_MEMALIGN)
+		if ((ev->type >= TAPE_EV_POSIX_MEMALIGN && ev->type <= TAPE_EV_MEMALIGN) ||
+		    (a->variant & TAPE_VARIANT_ALIGNED))
 			json_u(out, "align", a->align);
+		if (ev->type == TAPE_EV_NEW || ev->type == TAPE_EV_DELETE) {
+			fprintf(out, ",\"array\":%s", a->variant & TAPE_VARIANT_ARRAY ? "true" : "false");
+			if (a->variant & TAPE_VARIANT_NOTHROW)
+				fprintf(out, ",\"nothrow\":true");
+		}
 		if (ev->type == TAPE_EV_POSIX_MEMALIGN)
 			fprintf(out, ",\"err\":%d", a->err);
-		if (ev->type != TAPE_EV_FREE)
+		if (!tape_type_frees(ev->type))
 			json_ptr(out, "result", a->result);
 		if (ctx->has_threads) {
 			json_ptr(out, "caller", a->caller);

@@ -149,7 +149,7 @@ static void on_alloc(struct heap_model *m, const struct tape_event *ev)
 	bool reall = ev->type == TAPE_EV_REALLOC || ev->type == TAPE_EV_REALLOCARRAY;
 
 	pr->ops++;
-	if (ev->type == TAPE_EV_FREE) {
+	if (tape_type_frees(ev->type)) {
 		if (a->ptr)
 			release(m, pr, a->ptr, ev);
 		return;

@@ -49,7 +49,7 @@ struct loss_stats {
 };
 
 struct stat_state {
-	struct fn_stats fns[TAPE_EV_FREE + 1];
+	struct fn_stats fns[TAPE_EV_DELETE + 1];
 	uint64_t sizes[HIST];		/* log2 of requested bytes */
 	uint64_t life_ns[HIST];		/* log2 of a block's lifetime */
 	uint64_t life_ops[HIST];	/* ... in allocator calls of its process */
@@ -215,7 +215,7 @@ static void add_event(struct stat_state *st, const struct tape_event *ev)
 
 		f->calls++;
 		f->failures += failed;
-		if (ev->type == TAPE_EV_FREE) {
+		if (tape_type_frees(ev->type)) {
 			t->frees++;
 			return;
 		}
@@ -439,7 +439,7 @@ static void report_text(struct report *r, const char *path, bool threads_known)
 		       st->nprocs ? st->nprocs : (size_t)h->nprocs, st->nthreads);
 	printf("\n\nCalls per function\n  %-16s %12s %10s %16s\n", "function", "calls", "failed",
 	       "bytes requested");
-	for (int k = 1; k <= TAPE_EV_FREE; k++)
+	for (int k = 1; k <= TAPE_EV_DELETE; k++)
 		if (st->fns[k].calls)
 			printf("  %-16s %12" PRIu64 " %10" PRIu64 " %16" PRIu64 "\n", tape_type_name(k),
 			       st->fns[k].calls, st->fns[k].failures, st->fns[k].bytes);
@@ -535,7 +535,7 @@ static void report_json(struct report *r)
 	printf("{\"events\":%" PRIu64 ",\"first_ts\":%" PRIu64 ",\"last_ts\":%" PRIu64, st->events,
 	       st->first_ts, st->last_ts);
 	printf(",\"calls\":{");
-	for (int k = 1, n = 0; k <= TAPE_EV_FREE; k++)
+	for (int k = 1, n = 0; k <= TAPE_EV_DELETE; k++)
 		if (st->fns[k].calls)
 			printf("%s\"%s\":{\"calls\":%" PRIu64 ",\"failed\":%" PRIu64 ",\"bytes\":%" PRIu64 "}",
 			       n++ ? "," : "", tape_type_name(k), st->fns[k].calls, st->fns[k].failures,

@@ -1,79 +1,55 @@
 /*
- * Allocator probes, the user side of bpf/alloc.bpf.c: which files of a
- * process define allocator functions, at which offsets, and attaching the
- * uprobes and uretprobes there (per process, or system-wide for -a).
+ * Allocator functions in an ELF file: which of malloc, calloc, realloc,
+ * reallocarray, posix_memalign, aligned_alloc, memalign, valloc, pvalloc,
+ * free and the C++ operators new and delete (every form: array, nothrow,
+ * aligned, sized) a file defines, at which offsets, and what the BPF entry
+ * program must know about each (struct probe_info, bpf/record.h).
  */
 #ifndef BPFTAPE_ALLOC_H
 #define BPFTAPE_ALLOC_H
 
 #include <limits.h>
+#include <linux/types.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bpf/record.h"
 #include "elf_file.h"
 
-#define ALLOC_FUNCS 10
+#define ALLOC_FUNCS 30
 
-struct record_bpf;
-struct bpf_link;
+/* One probed function. */
+struct alloc_probe {
+	const char *name;	/* the name recorded; aliases at one address share it */
+	uint64_t offset;	/* in the file */
+	struct probe_info info;
+};
 
 /* One file that defines allocator functions, and where to probe them. */
 struct alloc_lib {
-	char path[PATH_MAX];	/* to open and probe: may be under /proc/PID/root */
 	char shown[PATH_MAX];	/* as the traced process names it */
-	dev_t dev;
+	dev_t dev;		/* of the file as opened */
 	ino_t ino;
 	uint8_t build_id[BUILD_ID_MAX];
 	size_t build_id_len;
 	int nprobes;
-	struct {
-		uint32_t kind;		/* EV_MALLOC .. EV_FREE */
-		uint64_t offset;	/* in the file */
-		uint64_t cookie;	/* the allocator's own code around it: bytes below << 32 | above */
-		const char *name;	/* the name recorded; aliases at one address share it */
-	} probes[ALLOC_FUNCS];
+	struct alloc_probe probes[ALLOC_FUNCS];
 	char skipped[128];	/* names that could not be probed (IFUNC), for a warning */
 };
 
 /*
- * Reads path's symbols. Returns 0, -ENOENT when it defines none of the
- * allocator functions, or another negative errno; msg says why.
+ * Reads the symbols of the file open at fd. Returns 0, -ENOENT when it
+ * defines none of the allocator functions, or another negative errno; msg
+ * says why.
  */
-int alloc_lib__load(struct alloc_lib *lib, const char *path, const char *shown, char *msg,
-		    size_t msglen);
+int alloc_lib__load(struct alloc_lib *lib, int fd, const char *shown, char *msg, size_t msglen);
 
-/* A uprobe_multi link's fd, or libbpf's perf-event link on older kernels. */
-struct probe_link {
-	struct bpf_link *link;
-	int fd;
-};
-
-/* Probes of one file in one process (pid -1: every process). */
-struct alloc_attachment {
-	pid_t pid;
-	dev_t dev;
-	ino_t ino;
-	int nret;		/* links[0, nret) are return probes, the rest entry probes */
-	int nlinks;
-	struct probe_link links[2 * ALLOC_FUNCS];
-};
-
-/* Before the programs load: prepares them for uprobe_multi links where the kernel has them. */
-void alloc_prepare(struct record_bpf *skel);
-
-/*
- * Attaches lib's probes for pid: uretprobes first, so that no call is seen
- * entering without its return. Returns 0 or a negative errno with msg.
- */
-int alloc_attach(struct record_bpf *skel, const struct alloc_lib *lib, pid_t pid,
-		 struct alloc_attachment *out, char *msg, size_t msglen);
-/*
- * Detaches every probe of n attachments: all entry probes first, then the
- * returns, so that calls under way still complete. Each detach waits for an
- * RCU grace period (tens of milliseconds), so they run concurrently.
- */
-void alloc_detach(struct alloc_attachment *a, int n);
+/* Does the probe's function return a block (a return probe is needed)? */
+static inline bool alloc_probe__returns(const struct alloc_probe *p)
+{
+	return p->info.kind != EV_FREE && p->info.kind != EV_DELETE;
+}
 
 #endif

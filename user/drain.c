@@ -25,6 +25,7 @@ static const uint32_t tape_loss_reason[LOSS_REASONS] = {
 	[LOSS_RINGBUF] = TAPE_LOSS_RINGBUF,
 	[LOSS_INFLIGHT] = TAPE_LOSS_INFLIGHT,
 	[LOSS_NO_RETURN] = TAPE_LOSS_NO_RETURN,
+	[LOSS_UNKNOWN_PROBE] = TAPE_LOSS_UNKNOWN_PROBE,
 };
 
 int drain__init(struct drain *d, struct record_bpf *skel, struct writer *w,
@@ -155,7 +156,8 @@ static bool to_event(const struct drain *d, const void *data, size_t size, struc
 	ev->tid = h->tid;
 	ev->ts = drain__tape_time(d, h->ts);
 	switch (h->kind) {
-	case EV_MALLOC ... EV_PVALLOC: {
+	case EV_MALLOC ... EV_PVALLOC:
+	case EV_NEW: {
 		const struct alloc_rec *r = data;
 		struct tape_alloc *a = &ev->alloc;
 
@@ -164,6 +166,13 @@ static bool to_event(const struct drain *d, const void *data, size_t size, struc
 		a->caller = r->caller;
 		a->result = r->result;
 		switch (h->kind) {
+		case EV_NEW:
+			/* (size), (size, align), (size, nothrow), (size, align, nothrow) */
+			a->variant = h->flags;
+			a->size = r->args[0];
+			if (h->flags & ALLOC_V_ALIGNED)
+				a->align = r->args[1];
+			break;
 		case EV_MALLOC:
 		case EV_VALLOC:
 		case EV_PVALLOC:
@@ -193,13 +202,23 @@ static bool to_event(const struct drain *d, const void *data, size_t size, struc
 		}
 		return true;
 	}
-	case EV_FREE: {
+	case EV_FREE:
+	case EV_DELETE: {
 		const struct free_rec *r = data;
+		int next = 0;
 
 		if (size < sizeof(*r))
 			return false;
 		ev->alloc.ptr = r->ptr;
 		ev->alloc.caller = r->caller;
+		if (h->kind == EV_DELETE) {
+			/* (p), (p, size), (p, align), (p, size, align), then a nothrow_t */
+			ev->alloc.variant = h->flags;
+			if (h->flags & ALLOC_V_SIZED)
+				ev->alloc.size = r->args[next++];
+			if (h->flags & ALLOC_V_ALIGNED)
+				ev->alloc.align = r->args[next];
+		}
 		return true;
 	}
 	case EV_SYSCALL: {
@@ -299,7 +318,7 @@ int drain__sample(void *ctx, void *data, size_t size)
 	}
 	drain__add(d, &ev);
 	if (d->on_lifecycle && (ev.type == TAPE_EV_FORK || ev.type == TAPE_EV_EXEC ||
-				ev.type == TAPE_EV_EXIT))
+				ev.type == TAPE_EV_EXIT || ev.type == TAPE_EV_COMM))
 		d->on_lifecycle(&ev, d->hook_ctx);
 	return 0;
 }
@@ -341,6 +360,10 @@ static struct posted_event *copy_event(const struct tape_event *ev)
 	case TAPE_EV_SYSCALL:
 		src[0] = ev->sys.path, len[0] = ev->sys.path_len;
 		break;
+	case TAPE_EV_PROBE:
+		src[0] = ev->probe.path, len[0] = ev->probe.path_len;
+		src[1] = ev->probe.build_id, len[1] = ev->probe.build_id_len;
+		break;
 	}
 	p = malloc(sizeof(*p) + len[0] + len[1]);
 	if (!p)
@@ -364,6 +387,10 @@ static struct posted_event *copy_event(const struct tape_event *ev)
 		break;
 	case TAPE_EV_SYSCALL:
 		p->ev.sys.path = s;
+		break;
+	case TAPE_EV_PROBE:
+		p->ev.probe.path = s;
+		p->ev.probe.build_id = (const uint8_t *)s + len[0];
 		break;
 	}
 	return p;

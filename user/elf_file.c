@@ -69,26 +69,28 @@ static int read_segments(struct elf_file *f)
 	return 0;
 }
 
-int elf_file__open(struct elf_file **out, const char *path, char *msg, size_t msglen)
+/* Takes fd over. */
+static int open_from(struct elf_file **out, int fd, const char *path, char *msg, size_t msglen)
 {
 	struct elf_file *f;
 	int err;
 
 	if (elf_version(EV_CURRENT) == EV_NONE) {
 		snprintf(msg, msglen, "libelf is unusable: %s", elf_errmsg(-1));
+		close(fd);
 		return -EINVAL;
 	}
 	f = calloc(1, sizeof(*f));
-	if (!f)
+	if (!f) {
+		close(fd);
 		return -ENOMEM;
-	f->fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (f->fd < 0) {
-		err = -errno;
-		snprintf(msg, msglen, "cannot open %s: %s", path, strerror(errno));
-		free(f);
-		return err;
 	}
-	f->elf = elf_begin(f->fd, ELF_C_READ_MMAP, NULL);
+	f->fd = fd;
+	/*
+	 * Read, not mapped: a file a traced process controls may be truncated
+	 * under us, which would be SIGBUS in a mapping and is EOF in a read.
+	 */
+	f->elf = elf_begin(f->fd, ELF_C_READ, NULL);
 	if (!f->elf || elf_kind(f->elf) != ELF_K_ELF) {
 		snprintf(msg, msglen, "%s is not an ELF file", path);
 		elf_file__close(f);
@@ -103,6 +105,93 @@ int elf_file__open(struct elf_file **out, const char *path, char *msg, size_t ms
 	read_build_id(f);
 	*out = f;
 	return 0;
+}
+
+int elf_file__open(struct elf_file **out, const char *path, char *msg, size_t msglen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		int err = -errno;
+
+		snprintf(msg, msglen, "cannot open %s: %s", path, strerror(errno));
+		return err;
+	}
+	return open_from(out, fd, path, msg, msglen);
+}
+
+int elf_file__open_fd(struct elf_file **out, int fd, const char *path, char *msg, size_t msglen)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+	if (dup < 0) {
+		int err = -errno;
+
+		snprintf(msg, msglen, "cannot read %s: %s", path, strerror(errno));
+		return err;
+	}
+	return open_from(out, dup, path, msg, msglen);
+}
+
+bool elf_file__native(const struct elf_file *f)
+{
+	GElf_Ehdr eh;
+
+	if (!gelf_getehdr(f->elf, &eh))
+		return false;
+#if defined(__x86_64__)
+	return eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_machine == EM_X86_64;
+#elif defined(__aarch64__)
+	return eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_machine == EM_AARCH64;
+#else
+	return true;
+#endif
+}
+
+int elf_file__each_dynamic(struct elf_file *f, int (*fn)(char tag, const char *s, void *ctx),
+			   void *ctx)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(f->elf, scn))) {
+		GElf_Shdr sh;
+		Elf_Data *data;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		data = elf_getdata(scn, NULL);
+		n = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+		for (size_t i = 0; data && i < n; i++) {
+			GElf_Dyn dyn;
+			const char *str;
+			char tag;
+			int r;
+
+			if (!gelf_getdyn(data, i, &dyn) || dyn.d_tag == DT_NULL)
+				break;
+			tag = dyn.d_tag == DT_NEEDED ? 'N' : dyn.d_tag == DT_RPATH ? 'R' :
+			      dyn.d_tag == DT_RUNPATH ? 'U' : 0;
+			if (!tag)
+				continue;
+			str = elf_strptr(f->elf, sh.sh_link, dyn.d_un.d_val);
+			if (str && (r = fn(tag, str, ctx)))
+				return r;
+		}
+		return 0;
+	}
+	return 0;
+}
+
+bool elf_file__text(const struct elf_file *f, uint64_t *lo, uint64_t *hi)
+{
+	for (size_t i = 0; i < f->nsegs; i++)
+		if (f->segs[i].exec) {
+			*lo = f->segs[i].vaddr;
+			*hi = f->segs[i].vaddr + f->segs[i].filesz;
+			return true;
+		}
+	return false;
 }
 
 void elf_file__close(struct elf_file *f)

@@ -25,6 +25,18 @@ struct elf_func {
 
 /* On failure returns a negative errno and a sentence in msg. */
 int elf_file__open(struct elf_file **out, const char *path, char *msg, size_t msglen);
+/* The same from an open fd (duplicated: the caller keeps its own); path is for messages. */
+int elf_file__open_fd(struct elf_file **out, int fd, const char *path, char *msg, size_t msglen);
+/* Is it an ELF object for this machine (class and architecture)? */
+bool elf_file__native(const struct elf_file *f);
+/*
+ * Calls fn for each DT_NEEDED (tag 'N'), DT_RPATH ('R') and DT_RUNPATH ('U')
+ * string of the dynamic section, in order; stops when fn returns non-zero.
+ */
+int elf_file__each_dynamic(struct elf_file *f, int (*fn)(char tag, const char *s, void *ctx),
+			   void *ctx);
+/* The executable segment's bounds in virtual addresses; false when there is none. */
+bool elf_file__text(const struct elf_file *f, uint64_t *lo, uint64_t *hi);
 void elf_file__close(struct elf_file *f);
 /* The GNU build ID; *len is 0 when the file has none. */
 void elf_file__build_id(const struct elf_file *f, uint8_t *id, size_t *len);

@@ -1,6 +1,9 @@
-/* Allocator probes for targets, followed children and exec: see follow.h. */
+/* Allocator probes as the traced tree changes: see follow.h. */
+#include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,14 +11,22 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "grow_array.h"
 #include "cli.h"
 #include "drain.h"
 #include "follow.h"
+#include "grow_array.h"
+#include "probes.h"
+#include "safe_open.h"
+
+#define MAX_ENV_BYTES (1u << 20)
+#define MAX_MAPS_BYTES (64u << 20)
+#define MAX_ELF_BYTES (4ull << 30)
+#define RESCAN_SECONDS 1.0
 
 enum work_kind {
 	WORK_FORK,
 	WORK_EXEC,
+	WORK_RENAMED,
 	WORK_EXITED,
 };
 
@@ -28,9 +39,9 @@ struct follow_work {
 
 /*
  * After an exec, the dynamic loader maps the new image's libraries within
- * about a millisecond, and a short-lived process may be gone soon after: its
- * mappings are read on this schedule (seconds after the exec event), so
- * that its callers can be symbolised.
+ * about a millisecond, and a short-lived process may be gone soon after:
+ * its mappings are read on this schedule (seconds after the exec event),
+ * for naming callers and for allocator files nothing predicted.
  */
 static const double watch_delays[] = { 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032,
 				       0.064, 0.128, 0.256 };
@@ -39,24 +50,36 @@ struct map_watch {
 	pid_t pid;
 	int step;
 	double due;
+	uint64_t exec_ts;
 };
 
-struct proc_probes {
+/* A file probed in a process, and since when (tape time; 0: from the start). */
+struct proc_file {
+	int file;		/* index in probes */
+	uint64_t since;
+};
+
+struct traced_proc {
 	pid_t pid;
-	struct lib_set libs;
-	struct alloc_attachment *att;	/* one per lib */
+	struct proc_file *files;
+	size_t nfiles, cap;
 };
 
-void follower__init(struct follower *f, struct record_bpf *skel, struct drain *drain)
+void follower__init(struct follower *f, struct probes *probes, struct drain *drain,
+		    const struct follow_opts *opts, const struct lib_set *fixed)
 {
 	memset(f, 0, sizeof(*f));
-	f->skel = skel;
+	f->probes = probes;
 	f->drain = drain;
+	f->opts = *opts;
+	f->fixed = fixed;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
 }
 
-static struct proc_probes *find_proc(struct follower *f, pid_t pid)
+/* ------------------------------------------------------------ bookkeeping */
+
+static struct traced_proc *find_proc(struct follower *f, pid_t pid)
 {
 	for (size_t i = 0; i < f->nprocs; i++)
 		if (f->procs[i].pid == pid)
@@ -64,58 +87,59 @@ static struct proc_probes *find_proc(struct follower *f, pid_t pid)
 	return NULL;
 }
 
-static void detach_proc(struct proc_probes *p)
+static struct traced_proc *add_proc(struct follower *f, pid_t pid)
 {
-	alloc_detach(p->att, p->libs.n);
-	free(p->att);
-	lib_set__free(&p->libs);
-	p->att = NULL;
-}
+	struct traced_proc *p = find_proc(f, pid);
 
-static void detach_all(struct follower *f)
-{
-	struct alloc_attachment *all;
-	size_t n = 0, k = 0;
-
-	for (size_t i = 0; i < f->nprocs; i++)
-		n += f->procs[i].libs.n;
-	all = malloc((n ? n : 1) * sizeof(*all));
-	for (size_t i = 0; all && i < f->nprocs; i++)
-		for (int j = 0; j < f->procs[i].libs.n; j++)
-			all[k++] = f->procs[i].att[j];
-	if (all)
-		alloc_detach(all, k);
-	for (size_t i = 0; i < f->nprocs; i++) {
-		if (!all)
-			alloc_detach(f->procs[i].att, f->procs[i].libs.n);
-		free(f->procs[i].att);
-		lib_set__free(&f->procs[i].libs);
-	}
-	free(all);
+	if (p)
+		return p;
+	p = grow_array(f->procs, &f->cap, f->nprocs + 1, sizeof(*f->procs));
+	if (!p)
+		return NULL;
+	f->procs = p;
+	p = &f->procs[f->nprocs++];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	return p;
 }
 
 static void drop_proc(struct follower *f, pid_t pid)
 {
-	struct proc_probes *p = find_proc(f, pid);
+	struct traced_proc *p = find_proc(f, pid);
 
 	if (!p)
 		return;
-	detach_proc(p);
+	free(p->files);
 	*p = f->procs[--f->nprocs];
 }
 
-static void post_marker(struct follower *f, pid_t pid)
+static struct proc_file *proc_file(struct traced_proc *p, int file)
 {
-	struct tape_event ev = { .type = TAPE_EV_ATTACH, .pid = pid > 0 ? pid : 0,
-				 .ts = drain__now(f->drain),
-				 .marker = { .what = TAPE_MARK_ALLOC } };
-
-	drain__post(f->drain, &ev);
+	for (size_t i = 0; i < p->nfiles; i++)
+		if (p->files[i].file == file)
+			return &p->files[i];
+	return NULL;
 }
 
-static void post_gap(struct follower *f, pid_t pid, uint64_t from)
+static int add_proc_file(struct traced_proc *p, int file, uint64_t since)
 {
-	struct tape_event ev = { .type = TAPE_EV_LOSS, .pid = pid, .ts = drain__now(f->drain),
+	struct proc_file *pf = proc_file(p, file);
+
+	if (pf)
+		return 0;
+	pf = grow_array(p->files, &p->cap, p->nfiles + 1, sizeof(*p->files));
+	if (!pf)
+		return -ENOMEM;
+	p->files = pf;
+	p->files[p->nfiles++] = (struct proc_file){ file, since };
+	return 0;
+}
+
+/* ------------------------------------------------------------ tape records */
+
+static void post_gap(struct follower *f, pid_t pid, uint64_t from, uint64_t to)
+{
+	struct tape_event ev = { .type = TAPE_EV_LOSS, .pid = pid, .ts = to,
 				 .loss = { .reason = TAPE_LOSS_FOLLOW_GAP,
 					   .cpu = TAPE_LOSS_NO_CPU, .first_ts = from } };
 
@@ -123,180 +147,435 @@ static void post_gap(struct follower *f, pid_t pid, uint64_t from)
 	f->gaps++;
 }
 
-/*
- * Attaches every lib of libs for pid that is not attached yet, into the
- * process's entry (created if needed). Returns how many files were newly
- * attached, or a negative errno.
- */
-static int attach_libs(struct follower *f, pid_t pid, const struct lib_set *libs, char *msg,
-		       size_t msglen)
+static void post_probed(struct follower *f, pid_t pid, const struct alloc_lib *lib, uint64_t ts)
 {
-	struct proc_probes *p;
+	struct tape_event ev = { .type = TAPE_EV_PROBE, .pid = pid, .ts = ts };
+
+	ev.probe.build_id = lib->build_id;
+	ev.probe.build_id_len = lib->build_id_len;
+	ev.probe.path = lib->shown;
+	ev.probe.path_len = strlen(lib->shown);
+	drain__post(f->drain, &ev);
+}
+
+/* ---------------------------------------------------------------- probing */
+
+/* Is a file with this inode mapped executable in pid now? */
+static bool mapped_now(pid_t pid, ino_t ino)
+{
+	char path[64], *maps = NULL, *save = NULL;
+	size_t len;
+	int cut;
+	bool found = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	if (read_small_file(path, MAX_MAPS_BYTES, &maps, &len, &cut))
+		return false;
+	for (char *line = strtok_r(maps, "\n", &save); line && !found;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long inode = 0;
+		char perms[8];
+
+		if (sscanf(line, "%*x-%*x %7s %*x %*s %llu", perms, &inode) == 2 &&
+		    strchr(perms, 'x') && inode == (unsigned long long)ino)
+			found = true;
+	}
+	free(maps);
+	return found;
+}
+
+/* Opens a file's events on every thread of pid, again until no new thread shows up. */
+static int open_on_threads(struct follower *f, int file, pid_t pid, char *msg, size_t msglen)
+{
+	pid_t *done = NULL;
+	size_t ndone = 0, cap = 0;
+	bool more = true;
+	int err = 0, rounds = 0;
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	while (more && !err && rounds++ < 100) {
+		DIR *dir = opendir(path);
+		struct dirent *de;
+
+		if (!dir) {
+			err = -ESRCH;
+			snprintf(msg, msglen, "process %d has exited", pid);
+			break;
+		}
+		more = false;
+		while (!err && (de = readdir(dir))) {
+			pid_t tid = atoi(de->d_name);
+			bool seen = false;
+			void *p;
+
+			if (tid <= 0)
+				continue;
+			for (size_t i = 0; i < ndone && !seen; i++)
+				seen = done[i] == tid;
+			if (seen)
+				continue;
+			err = probes__open_task(f->probes, file, tid, f->opts.inherit, msg, msglen);
+			if (err == -ESRCH)
+				err = 0;	/* a thread that ended meanwhile */
+			p = grow_array(done, &cap, ndone + 1, sizeof(*done));
+			if (!p) {
+				err = -ENOMEM;
+				break;
+			}
+			done = p;
+			done[ndone++] = tid;
+			more = true;	/* threads made meanwhile by one not yet probed: look again */
+		}
+		closedir(dir);
+	}
+	free(done);
+	return err;
+}
+
+/*
+ * Probes every file of libs not yet probed in pid. gap_from: when the
+ * process may have been running these files unprobed (0: it has not, as
+ * before arming). Returns how many files were new, or a negative errno.
+ */
+static int probe_libs(struct follower *f, pid_t pid, const struct lib_set *libs,
+		      uint64_t gap_from, char *msg, size_t msglen)
+{
+	struct traced_proc *p;
+	bool gap = false;
 	int added = 0;
 
-	pthread_mutex_lock(&f->lock);
-	p = find_proc(f, pid);
-	if (!p) {
-		void *np = grow_array(f->procs, &f->cap, f->nprocs + 1, sizeof(*f->procs));
-
-		if (!np) {
-			pthread_mutex_unlock(&f->lock);
-			return -ENOMEM;
-		}
-		f->procs = np;
-		p = &f->procs[f->nprocs++];
-		memset(p, 0, sizeof(*p));
-		p->pid = pid;
-	}
 	for (int i = 0; i < libs->n; i++) {
-		const struct alloc_lib *lib = &libs->libs[i];
-		bool have = false;
-		void *np;
-		int err;
+		int file = probes__file(f->probes, &libs->libs[i], libs->fds[i], msg, msglen), err;
+		uint64_t since;
 
-		for (int j = 0; j < p->libs.n; j++)
-			have |= p->libs.libs[j].dev == lib->dev && p->libs.libs[j].ino == lib->ino;
-		if (have)
-			continue;
-		np = realloc(p->att, (p->libs.n + 1) * sizeof(*p->att));
-		if (np)
-			p->att = np;
-		np = np ? realloc(p->libs.libs, (p->libs.n + 1) * sizeof(*p->libs.libs)) : NULL;
-		if (!np) {
-			pthread_mutex_unlock(&f->lock);
-			return -ENOMEM;
-		}
-		p->libs.libs = np;
-		err = alloc_attach(f->skel, lib, pid, &p->att[p->libs.n], msg, msglen);
-		if (err) {
-			pthread_mutex_unlock(&f->lock);
+		if (file < 0)
+			return file;
+		pthread_mutex_lock(&f->lock);
+		p = add_proc(f, pid);
+		err = !p ? -ENOMEM : proc_file(p, file) ? 1 : 0;
+		pthread_mutex_unlock(&f->lock);
+		if (err)
+			continue;	/* probed already, or no memory to know: nothing new */
+		err = open_on_threads(f, file, pid, msg, msglen);
+		if (err)
 			return err;
-		}
-		p->libs.libs[p->libs.n++] = *lib;
+		since = gap_from ? drain__now(f->drain) : 0;
+		pthread_mutex_lock(&f->lock);
+		p = add_proc(f, pid);
+		err = p ? add_proc_file(p, file, since) : -ENOMEM;
+		pthread_mutex_unlock(&f->lock);
+		if (err)
+			return err;
+		post_probed(f, pid, &libs->libs[i], since ? since : drain__now(f->drain));
+		/* Mapped before its probes were on: calls in between may be missing. */
+		gap |= gap_from && mapped_now(pid, libs->libs[i].ino);
 		added++;
 	}
-	pthread_mutex_unlock(&f->lock);
+	if (gap)
+		post_gap(f, pid, gap_from, drain__now(f->drain));
+	f->late_files += gap_from ? added : 0;
 	return added;
 }
 
-int follower__attach(struct follower *f, pid_t pid, const struct lib_set *libs, bool snapshot,
-		     char *msg, size_t msglen)
+int follower__attach(struct follower *f, pid_t pid, const struct lib_set *libs, char *msg,
+		     size_t msglen)
 {
-	int r = attach_libs(f, pid, libs, msg, msglen);
+	int r = probe_libs(f, pid, libs, 0, msg, msglen);
 
-	if (r < 0)
-		return r;
-	post_marker(f, pid);
-	if (snapshot && pid > 0)
+	if (r >= 0 && f->drain->maps)
 		maps_tracker__learn(f->drain->maps, pid);
-	return 0;
+	return r < 0 ? r : 0;
 }
+
+/* ------------------------------------------------------------- new images */
+
+/* The process's AT_SECURE: a setuid image, whose loader ignores LD_* variables. */
+static bool secure_exec(pid_t pid)
+{
+	char path[64], *auxv = NULL;
+	size_t len;
+	int cut;
+	bool secure = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
+	if (read_small_file(path, 4096, &auxv, &len, &cut))
+		return true;	/* cannot tell: assume the loader ignores them */
+	for (size_t i = 0; i + 2 * sizeof(uint64_t) <= len; i += 2 * sizeof(uint64_t)) {
+		uint64_t type, value;
+
+		memcpy(&type, auxv + i, sizeof(type));
+		memcpy(&value, auxv + i + sizeof(type), sizeof(value));
+		if (type == AT_SECURE)
+			secure = value != 0;
+	}
+	free(auxv);
+	return secure;
+}
+
+/* The allocator files pid's current image will load, found as data. */
+static int libs_of_new_image(pid_t pid, struct lib_set *libs, char *msg, size_t msglen)
+{
+	char path[64], exe[PATH_MAX], *env_block = NULL;
+	struct ld_env env = { 0 };
+	size_t env_len = 0;
+	int exe_fd, rootfd, cut, err;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	exe_fd = safe_open(-1, path, MAX_ELF_BYTES);
+	if (exe_fd < 0)
+		return exe_fd;
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	rootfd = proc_root_open(pid);
+	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
+	if (!read_small_file(path, MAX_ENV_BYTES, &env_block, &env_len, &cut))
+		ld_env_from_block(env_block, env_len, &env);
+	env.secure = secure_exec(pid);
+	err = rootfd < 0 ? rootfd :
+			   libs_of_image(rootfd, exe_fd, exe[0] ? exe : path, &env, libs, msg, msglen);
+	free(env_block);
+	if (rootfd >= 0)
+		close(rootfd);
+	close(exe_fd);
+	return err;
+}
+
+/*
+ * The files to probe in pid: --lib's; or, for a new image, what it will
+ * load; or, for a running process, what it maps.
+ */
+static int libs_for(struct follower *f, pid_t pid, bool new_image, struct lib_set *libs,
+		    char *msg, size_t msglen)
+{
+	memset(libs, 0, sizeof(*libs));
+	if (f->opts.fixed_libs) {
+		/* Borrowed: the caller must not free it. */
+		*libs = *f->fixed;
+		return 0;
+	}
+	return new_image ? libs_of_new_image(pid, libs, msg, msglen) :
+			   libs_of_pid(pid, libs, msg, msglen);
+}
+
+static void free_libs(struct follower *f, struct lib_set *libs)
+{
+	if (!f->opts.fixed_libs)
+		lib_set__free(libs);
+}
+
+/* Would probing libs in pid add a file it lacks? (For work judged after the stop.) */
+static bool lacks(struct follower *f, pid_t pid, const struct lib_set *libs)
+{
+	struct traced_proc *p;
+	bool lack = false;
+
+	pthread_mutex_lock(&f->lock);
+	p = find_proc(f, pid);
+	for (int i = 0; i < libs->n && !lack; i++) {
+		bool have = false;
+
+		for (size_t j = 0; p && j < p->nfiles && !have; j++)
+			have = f->probes->files[p->files[j].file].lib.ino == libs->libs[i].ino &&
+			       f->probes->files[p->files[j].file].lib.dev == libs->libs[i].dev;
+		lack = !have;
+	}
+	pthread_mutex_unlock(&f->lock);
+	return lack;
+}
+
+static void watch(struct follower *f, pid_t pid, uint64_t exec_ts)
+{
+	void *p;
+
+	pthread_mutex_lock(&f->lock);
+	p = grow_array(f->watches, &f->watches_cap, f->nwatches + 1, sizeof(*f->watches));
+	if (p) {
+		f->watches = p;
+		f->watches[f->nwatches++] = (struct map_watch){ pid, 0, cli_now() + watch_delays[0],
+								exec_ts };
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * Probes what pid lacks: after an exec at ts (its new image), or for a
+ * process found unprobed at ts (a match, a child of an unknown parent).
+ */
+static void handle_image(struct follower *f, pid_t pid, uint64_t ts, bool exec)
+{
+	struct lib_set libs;
+	char msg[512];
+
+	if (f->opts.system_wide) {
+		if (exec && f->drain->maps)
+			watch(f, pid, ts);
+		return;
+	}
+	if (libs_for(f, pid, exec, &libs, msg, sizeof(msg)))
+		return;		/* gone, or no allocator at all: nothing to probe */
+	if (f->disarmed) {
+		if (lacks(f, pid, &libs))
+			post_gap(f, pid, ts, f->disarm_ts);
+	} else {
+		for (int i = 0; i < libs.nfiles && f->drain->maps; i++)
+			maps_tracker__register_file(f->drain->maps, libs.files[i], libs.files[i]);
+		if (probe_libs(f, pid, &libs, ts, msg, sizeof(msg)) < 0 && !strstr(msg, "exited"))
+			cli_warn("cannot probe process %d after its exec: %s", pid, msg);
+		if (exec || f->drain->maps)
+			watch(f, pid, ts);
+	}
+	free_libs(f, &libs);
+}
+
+/* ------------------------------------------------------------------ forks */
 
 static void handle_fork(struct follower *f, const struct follow_work *w)
 {
-	struct lib_set libs = { 0 };
-	struct proc_probes *parent;
+	struct traced_proc *parent, *child;
+	int *late = NULL, nlate = 0;
 	char msg[512];
-	int r;
 
-	/* A child starts with its parent's mappings: the same files to probe. */
+	if (f->opts.system_wide || !f->opts.inherit)
+		return;
 	pthread_mutex_lock(&f->lock);
+	child = add_proc(f, w->pid);
 	parent = find_proc(f, w->other);
-	if (parent && parent->libs.n) {
-		libs.libs = malloc(parent->libs.n * sizeof(*libs.libs));
-		if (libs.libs) {
-			memcpy(libs.libs, parent->libs.libs, parent->libs.n * sizeof(*libs.libs));
-			libs.n = parent->libs.n;
+	if (child && parent) {
+		late = malloc((parent->nfiles + 1) * sizeof(*late));
+		/* Inherited in the kernel: the files probed in the parent before the fork. */
+		for (size_t i = 0; i < parent->nfiles; i++) {
+			if (parent->files[i].since < w->ts)
+				add_proc_file(child, parent->files[i].file, parent->files[i].since);
+			else if (late)
+				late[nlate++] = parent->files[i].file;
 		}
 	}
 	pthread_mutex_unlock(&f->lock);
-	if (!libs.n)
-		return;
-	r = attach_libs(f, w->pid, &libs, msg, sizeof(msg));
-	lib_set__free(&libs);
-	if (r > 0) {
-		f->attached_children++;
-		post_marker(f, w->pid);
-	}
-	/* Attached or not (the child may be gone already), it ran unprobed until now. */
-	post_gap(f, w->pid, w->ts);
-}
-
-/* The environment of a process, for its dynamic loader's search. */
-static char **read_environ(pid_t pid, char **buf)
-{
-	char path[64];
-	size_t len = 0, cap = 1 << 16, n = 0;
-	char **env;
-	ssize_t r;
-	int fd;
-
-	*buf = NULL;
-	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	*buf = malloc(cap + 1);
-	while (*buf && (r = read(fd, *buf + len, cap - len)) > 0) {
-		len += r;
-		if (len == cap) {
-			char *p = realloc(*buf, cap * 2 + 1);
-
-			if (!p)
-				break;
-			*buf = p;
-			cap *= 2;
-		}
-	}
-	close(fd);
-	if (!*buf)
-		return NULL;
-	(*buf)[len] = 0;
-	for (size_t i = 0; i < len; i++)
-		n += !(*buf)[i];
-	env = calloc(n + 2, sizeof(*env));
-	for (size_t i = 0, k = 0; env && i < len; i += strlen(*buf + i) + 1)
-		env[k++] = *buf + i;
-	return env;
-}
-
-static void handle_exec(struct follower *f, const struct follow_work *w)
-{
-	char exe[PATH_MAX], link[64], msg[512], *envbuf;
-	struct lib_set libs;
-	struct stat a, b;
-	char **env;
-	ssize_t n;
-	int r;
-
-	snprintf(link, sizeof(link), "/proc/%d/exe", w->pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	/* Prefer the real path ($ORIGIN in RUNPATH); fall back to the magic link. */
-	if (n <= 0 || (exe[n] = 0, stat(exe, &a)) || stat(link, &b) || a.st_ino != b.st_ino)
-		snprintf(exe, sizeof(exe), "%s", link);
-	env = read_environ(w->pid, &envbuf);
-	r = libs_of_command(exe, env ? env : (char *[]){ NULL }, &libs, msg, sizeof(msg));
-	free(env);
-	free(envbuf);
-	if (r)
-		return;		/* gone, or no allocator: nothing to attach */
-	for (int i = 0; i < libs.nfiles; i++)
-		maps_tracker__register_file(f->drain->maps, libs.files[i], libs.files[i]);
-	if (w->other != w->pid) {
+	if (!parent) {
 		/*
-		 * A thread other than the leader called execve: the probes were
-		 * tied to the old leader, which is gone. Start over.
+		 * A parent the follower never knew has no probes for its children
+		 * to inherit: probe what the child maps; it ran without them.
 		 */
+		handle_image(f, w->pid, w->ts, false);
+	} else if (nlate && f->disarmed) {
+		post_gap(f, w->pid, w->ts, f->disarm_ts);
+	} else if (nlate) {
+		/* Probed in the parent while it forked: the child may have missed them. */
+		struct lib_set libs = { calloc(nlate, sizeof(*libs.libs)), calloc(nlate, sizeof(int)) };
+
+		pthread_mutex_lock(&f->probes->lock);
+		for (int i = 0; libs.libs && libs.fds && i < nlate; i++) {
+			libs.libs[libs.n] = f->probes->files[late[i]].lib;
+			libs.fds[libs.n++] = -1;	/* defined already: no file needed */
+		}
+		pthread_mutex_unlock(&f->probes->lock);
+		probe_libs(f, w->pid, &libs, w->ts, msg, sizeof(msg));
+		lib_set__free(&libs);
+	}
+	free(late);
+}
+
+/* ------------------------------------------------------------- -a filters */
+
+static bool proc_matches(const struct follower *f, pid_t pid)
+{
+	char path[64], *text = NULL;
+	size_t len;
+	int cut;
+	bool match = true;
+
+	if (f->opts.comm) {
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		if (read_small_file(path, 64, &text, &len, &cut))
+			return false;
+		text[strcspn(text, "\n")] = 0;
+		match = !strcmp(text, f->opts.comm);
+		free(text);
+	}
+	if (match && f->opts.filter_uid) {
+		char *uid;
+		unsigned long v = ~0ul;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+		if (read_small_file(path, 1 << 16, &text, &len, &cut))
+			return false;
+		uid = strstr(text, "\nUid:");
+		match = uid && sscanf(uid + 5, "%lu", &v) == 1 && v == f->opts.uid;
+		free(text);
+	}
+	if (match && f->opts.cgroup_id) {
+		char *rel, cg[PATH_MAX];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+		if (read_small_file(path, 1 << 16, &text, &len, &cut))
+			return false;
+		rel = strstr(text, "0::");
+		if (rel)
+			rel[3 + strcspn(rel + 3, "\n")] = 0;
+		match = rel && snprintf(cg, sizeof(cg), "/sys/fs/cgroup%s", rel + 3) < (int)sizeof(cg) &&
+			!stat(cg, &st) && (uint64_t)st.st_ino == f->opts.cgroup_id;
+		free(text);
+	}
+	return match;
+}
+
+/* Processes that match the filter and are not probed yet; gap_from 0 before arming. */
+static int scan_matching(struct follower *f, uint64_t gap_from, char *msg, size_t msglen)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	if (!dir) {
+		snprintf(msg, msglen, "cannot read /proc: %s", strerror(errno));
+		return -errno;
+	}
+	while ((de = readdir(dir))) {
+		pid_t pid = atoi(de->d_name);
+		struct lib_set libs;
+		bool known;
+
+		if (pid <= 0 || pid == getpid() || !proc_matches(f, pid))
+			continue;
 		pthread_mutex_lock(&f->lock);
-		drop_proc(f, w->pid);
+		known = find_proc(f, pid) != NULL;
 		pthread_mutex_unlock(&f->lock);
+		if (known)
+			continue;
+		if (libs_for(f, pid, false, &libs, msg, msglen))
+			continue;	/* no allocator (a kernel thread), or gone */
+		if (probe_libs(f, pid, &libs, gap_from, msg, msglen) > 0)
+			n++;
+		free_libs(f, &libs);
 	}
-	r = attach_libs(f, w->pid, &libs, msg, sizeof(msg));
+	closedir(dir);
+	return n;
+}
+
+int follower__attach_matching(struct follower *f, char *msg, size_t msglen)
+{
+	f->next_scan = cli_now() + RESCAN_SECONDS;
+	return scan_matching(f, 0, msg, msglen);
+}
+
+/* ----------------------------------------------------------------- thread */
+
+/* Mappings of pid that are allocator files not probed in it yet: probed now. */
+static void probe_unpredicted(struct follower *f, const struct map_watch *w)
+{
+	struct lib_set libs;
+	char msg[512];
+
+	if (f->opts.fixed_libs || f->opts.system_wide || f->disarmed)
+		return;
+	if (libs_of_pid(w->pid, &libs, msg, sizeof(msg)))
+		return;
+	if (lacks(f, w->pid, &libs))
+		probe_libs(f, w->pid, &libs, w->exec_ts, msg, sizeof(msg));
 	lib_set__free(&libs);
-	if (r > 0) {
-		post_marker(f, w->pid);
-		post_gap(f, w->pid, w->ts);
-	}
 }
 
 /* Reads the mappings of new images that are due; returns when the next one is (0: none). */
@@ -305,25 +584,27 @@ static double run_watches(struct follower *f)
 	double now = cli_now(), next = 0;
 
 	for (size_t i = 0; i < f->nwatches;) {
-		struct map_watch *w = &f->watches[i];
-		pid_t pid = w->pid;
-		int r;
+		struct map_watch w = f->watches[i];
+		int r = 0;
 
-		if (w->due > now) {
-			next = next && next < w->due ? next : w->due;
+		if (w.due > now) {
+			next = next && next < w.due ? next : w.due;
 			i++;
 			continue;
 		}
 		pthread_mutex_unlock(&f->lock);
-		r = maps_tracker__learn(f->drain->maps, pid);
+		if (f->drain->maps)
+			r = maps_tracker__learn(f->drain->maps, w.pid);
+		/* Early steps only: an allocator is mapped by the loader, at once. */
+		if (r >= 0 && w.step < 4)
+			probe_unpredicted(f, &w);
 		pthread_mutex_lock(&f->lock);
-		w = &f->watches[i];
-		if (r < 0 || ++w->step == sizeof(watch_delays) / sizeof(watch_delays[0])) {
-			*w = f->watches[--f->nwatches];
+		if (r < 0 || ++f->watches[i].step == sizeof(watch_delays) / sizeof(watch_delays[0])) {
+			f->watches[i] = f->watches[--f->nwatches];
 			continue;
 		}
-		w->due = now + watch_delays[w->step];
-		next = next && next < w->due ? next : w->due;
+		f->watches[i].due = now + watch_delays[f->watches[i].step];
+		next = next && next < f->watches[i].due ? next : f->watches[i].due;
 		i++;
 	}
 	return next;
@@ -352,18 +633,60 @@ static void wait_until(struct follower *f, double when)
 	pthread_cond_timedwait(&f->cond, &f->lock, &ts);
 }
 
+static void do_work(struct follower *f, const struct follow_work *w)
+{
+	bool known;
+
+	switch (w->kind) {
+	case WORK_FORK:
+		handle_fork(f, w);
+		break;
+	case WORK_EXEC:
+	case WORK_RENAMED:
+		pthread_mutex_lock(&f->lock);
+		known = find_proc(f, w->pid) != NULL;
+		pthread_mutex_unlock(&f->lock);
+		/* A rename matters only for a process that starts matching --comm. */
+		if (w->kind == WORK_EXEC || (!known && f->opts.match_filter))
+			handle_image(f, w->pid, w->ts, w->kind == WORK_EXEC);
+		break;
+	case WORK_EXITED:
+		pthread_mutex_lock(&f->lock);
+		drop_proc(f, w->pid);
+		pthread_mutex_unlock(&f->lock);
+		break;
+	}
+}
+
 static void *follower_main(void *arg)
 {
 	struct follower *f = arg;
 
 	pthread_mutex_lock(&f->lock);
-	while (!f->stopping) {
-		double next = f->drain->maps ? run_watches(f) : 0;
+	for (;;) {
+		double next = f->disarmed ? 0 : run_watches(f);
 		struct follow_work *w = f->work;
 
 		if (!w) {
-			/* run_watches lets go of the lock: a stop may have come meanwhile. */
-			if (!f->stopping)
+			/* Stopping: the queue is empty, every loss is written. */
+			if (f->stopping)
+				break;
+			if (f->opts.match_filter && !f->disarmed) {
+				if (cli_now() >= f->next_scan) {
+					uint64_t now = drain__now(f->drain), scan = RESCAN_SECONDS * 1e9;
+					char msg[512];
+
+					/* Matching since the last look at the earliest. */
+					f->next_scan = cli_now() + RESCAN_SECONDS;
+					pthread_mutex_unlock(&f->lock);
+					scan_matching(f, now > scan ? now - scan : 1, msg, sizeof(msg));
+					pthread_mutex_lock(&f->lock);
+					continue;
+				}
+				next = next && next < f->next_scan ? next : f->next_scan;
+			}
+			/* run_watches lets go of the lock: work or a stop may have come. */
+			if (!f->work && !f->stopping)
 				wait_until(f, next);
 			continue;
 		}
@@ -371,19 +694,7 @@ static void *follower_main(void *arg)
 		if (!f->work)
 			f->work_tail = NULL;
 		pthread_mutex_unlock(&f->lock);
-		switch (w->kind) {
-		case WORK_FORK:
-			handle_fork(f, w);
-			break;
-		case WORK_EXEC:
-			handle_exec(f, w);
-			break;
-		case WORK_EXITED:
-			pthread_mutex_lock(&f->lock);
-			drop_proc(f, w->pid);
-			pthread_mutex_unlock(&f->lock);
-			break;
-		}
+		do_work(f, w);
 		free(w);
 		pthread_mutex_lock(&f->lock);
 	}
@@ -401,13 +712,14 @@ int follower__start(struct follower *f)
 
 static void queue(struct follower *f, enum work_kind kind, pid_t pid, pid_t other, uint64_t ts)
 {
-	struct follow_work *w;
+	struct follow_work *w = calloc(1, sizeof(*w));
 
-	if (!f->running)
+	if (!w) {
+		/* No memory to remember the work: say the process may have gaps. */
+		if (kind != WORK_EXITED)
+			post_gap(f, pid, ts, drain__now(f->drain));
 		return;
-	w = calloc(1, sizeof(*w));
-	if (!w)
-		return;
+	}
 	*w = (struct follow_work){ NULL, kind, pid, other, ts };
 	pthread_mutex_lock(&f->lock);
 	if (f->work_tail)
@@ -426,19 +738,12 @@ void follower__fork(struct follower *f, pid_t child, pid_t parent, uint64_t ts)
 
 void follower__exec(struct follower *f, pid_t pid, pid_t old_tid, uint64_t ts)
 {
-	if (f->running && f->drain->maps) {
-		void *p;
-
-		pthread_mutex_lock(&f->lock);
-		p = grow_array(f->watches, &f->watches_cap, f->nwatches + 1, sizeof(*f->watches));
-		if (p)
-			f->watches = p;
-		if (f->nwatches < f->watches_cap)
-			f->watches[f->nwatches++] = (struct map_watch){ pid, 0,
-									cli_now() + watch_delays[0] };
-		pthread_mutex_unlock(&f->lock);
-	}
 	queue(f, WORK_EXEC, pid, old_tid, ts);
+}
+
+void follower__renamed(struct follower *f, pid_t pid, uint64_t ts)
+{
+	queue(f, WORK_RENAMED, pid, 0, ts);
 }
 
 void follower__exited(struct follower *f, pid_t pid)
@@ -446,50 +751,36 @@ void follower__exited(struct follower *f, pid_t pid)
 	queue(f, WORK_EXITED, pid, 0, 0);
 }
 
-void follower__stop(struct follower *f)
+void follower__stop(struct follower *f, uint64_t disarm_ts)
 {
+	pthread_mutex_lock(&f->lock);
+	f->disarmed = true;
+	f->disarm_ts = disarm_ts;
+	f->stopping = true;
+	pthread_cond_signal(&f->cond);
+	pthread_mutex_unlock(&f->lock);
 	if (f->running) {
-		pthread_mutex_lock(&f->lock);
-		f->stopping = true;
-		pthread_cond_signal(&f->cond);
-		pthread_mutex_unlock(&f->lock);
 		pthread_join(f->thread, NULL);
 		f->running = false;
 	}
+	/* Never started: judge what was queued here. */
 	while (f->work) {
 		struct follow_work *w = f->work;
 
 		f->work = w->next;
+		do_work(f, w);
 		free(w);
 	}
-	/* Every process's probes at once: detaching waits out grace periods. */
-	detach_all(f);
-	free(f->procs);
-	f->procs = NULL;
-	f->nprocs = 0;
-	free(f->watches);
-	f->watches = NULL;
-	f->nwatches = 0;
-	pthread_mutex_destroy(&f->lock);
-	pthread_cond_destroy(&f->cond);
+	f->work_tail = NULL;
 }
 
-void follower__each_lib(struct follower *f, void (*fn)(const struct alloc_lib *lib, void *ctx),
-			void *ctx)
+void follower__free(struct follower *f)
 {
-	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < f->nprocs; i++)
-		for (int j = 0; j < f->procs[i].libs.n; j++) {
-			const struct alloc_lib *lib = &f->procs[i].libs.libs[j];
-			bool seen = false;
-
-			/* Once per file, whatever the number of processes. */
-			for (size_t k = 0; k < i && !seen; k++)
-				for (int m = 0; m < f->procs[k].libs.n; m++)
-					seen |= f->procs[k].libs.libs[m].dev == lib->dev &&
-						f->procs[k].libs.libs[m].ino == lib->ino;
-			if (!seen)
-				fn(lib, ctx);
-		}
-	pthread_mutex_unlock(&f->lock);
+		free(f->procs[i].files);
+	free(f->procs);
+	free(f->watches);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->cond);
+	memset(f, 0, sizeof(*f));
 }

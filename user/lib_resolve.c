@@ -1,27 +1,116 @@
-/* Which files of a process or command define its allocator: see lib_resolve.h. */
+/* Which files of a process or image define its allocator: see lib_resolve.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib_resolve.h"
+#include "safe_open.h"
+
+#define MAX_ELF_BYTES (4ull << 30)
+#define MAX_MAPS_BYTES (64u << 20)
+#define CACHE_MAX 4096
+
+/* What reading a file's symbols found, by device, inode, size and time. */
+struct cached_file {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	struct alloc_lib *lib;	/* NULL: no allocator functions */
+};
+
+static struct cached_file *cache;
+static size_t ncache;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void lib_resolve__cleanup(void)
+{
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; i < ncache; i++)
+		free(cache[i].lib);
+	free(cache);
+	cache = NULL;
+	ncache = 0;
+	pthread_mutex_unlock(&cache_lock);
+}
+
+static bool same_file(const struct cached_file *c, const struct stat *st)
+{
+	return c->dev == st->st_dev && c->ino == st->st_ino && c->size == st->st_size &&
+	       c->mtime.tv_sec == st->st_mtim.tv_sec && c->mtime.tv_nsec == st->st_mtim.tv_nsec;
+}
+
+/*
+ * The file's allocator description into *out, read once per file: 1 when
+ * the file defines allocator functions, 0 when not, or a negative errno.
+ */
+static int describe(int fd, const char *shown, struct alloc_lib *out, char *msg, size_t msglen)
+{
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st))
+		return -errno;
+	pthread_mutex_lock(&cache_lock);
+	for (size_t i = 0; i < ncache; i++)
+		if (same_file(&cache[i], &st)) {
+			if (cache[i].lib)
+				*out = *cache[i].lib;
+			pthread_mutex_unlock(&cache_lock);
+			return cache[i].lib != NULL;
+		}
+	pthread_mutex_unlock(&cache_lock);
+	err = alloc_lib__load(out, fd, shown, msg, msglen);
+	if (err && err != -ENOENT && err != -ENOEXEC)
+		return err;
+	pthread_mutex_lock(&cache_lock);
+	if (ncache < CACHE_MAX) {
+		struct cached_file c = { st.st_dev, st.st_ino, st.st_size, st.st_mtim, NULL };
+		void *p = realloc(cache, (ncache + 1) * sizeof(*cache));
+
+		if (!err)
+			c.lib = malloc(sizeof(*c.lib));
+		if (c.lib)
+			*c.lib = *out;
+		if (p && (err || c.lib)) {
+			cache = p;
+			cache[ncache++] = c;
+		} else {
+			free(c.lib);
+			if (p)
+				cache = p;
+		}
+	}
+	pthread_mutex_unlock(&cache_lock);
+	return !err;
+}
 
 void lib_set__free(struct lib_set *s)
 {
+	for (int i = 0; i < s->n; i++)
+		if (s->fds && s->fds[i] >= 0)
+			close(s->fds[i]);
 	free(s->libs);
-	s->libs = NULL;
-	s->n = 0;
+	free(s->fds);
 	for (int i = 0; i < s->nfiles; i++)
 		free(s->files[i]);
 	free(s->files);
-	s->files = NULL;
-	s->nfiles = 0;
+	memset(s, 0, sizeof(*s));
+}
+
+bool lib_set__has(const struct lib_set *s, dev_t dev, ino_t ino)
+{
+	for (int i = 0; i < s->n; i++)
+		if (s->libs[i].dev == dev && s->libs[i].ino == ino)
+			return true;
+	return false;
 }
 
 static int add_file(struct lib_set *s, const char *path)
@@ -35,95 +124,89 @@ static int add_file(struct lib_set *s, const char *path)
 	return s->files[s->nfiles] ? (s->nfiles++, 0) : -ENOMEM;
 }
 
-static bool has_file(const struct lib_set *s, dev_t dev, ino_t ino)
-{
-	for (int i = 0; i < s->n; i++)
-		if (s->libs[i].dev == dev && s->libs[i].ino == ino)
-			return true;
-	return false;
-}
-
 /*
- * Adds path if it defines allocator functions and is not in the set yet.
- * Returns 1 when added, 0 when skipped, or a negative errno.
+ * Adds the file open at fd if it defines allocator functions and is not in
+ * the set yet (a duplicate of fd is kept). 1 when added, 0 when not, or -errno.
  */
-static int add_candidate(struct lib_set *s, const char *path, const char *shown, char *msg,
-			 size_t msglen)
+static int add_candidate(struct lib_set *s, int fd, const char *shown, char *msg, size_t msglen)
 {
 	struct alloc_lib lib;
-	struct stat st;
 	void *p;
-	int err;
+	int err, dup;
 
-	if (stat(path, &st) || !S_ISREG(st.st_mode) || has_file(s, st.st_dev, st.st_ino))
-		return 0;
-	err = alloc_lib__load(&lib, path, shown, msg, msglen);
-	if (err)
-		return err == -ENOENT || err == -ENOEXEC ? 0 : err;
+	err = describe(fd, shown, &lib, msg, msglen);
+	if (err <= 0 || lib_set__has(s, lib.dev, lib.ino))
+		return err < 0 ? err : 0;
 	p = realloc(s->libs, (s->n + 1) * sizeof(*s->libs));
 	if (!p)
 		return -ENOMEM;
 	s->libs = p;
-	s->libs[s->n++] = lib;
+	p = realloc(s->fds, (s->n + 1) * sizeof(*s->fds));
+	if (!p)
+		return -ENOMEM;
+	s->fds = p;
+	dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (dup < 0)
+		return -errno;
+	s->libs[s->n] = lib;
+	/* The name this process knows it by, not the first one seen. */
+	snprintf(s->libs[s->n].shown, sizeof(s->libs[s->n].shown), "%s", shown);
+	s->fds[s->n++] = dup;
 	return 1;
 }
 
 static void process_name(pid_t pid, char *buf, size_t len)
 {
-	char path[64];
-	FILE *f;
+	char path[64], *comm = NULL;
+	size_t n;
+	int cut;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
 	buf[0] = 0;
-	if (f) {
-		if (fgets(buf, len, f))
-			buf[strcspn(buf, "\n")] = 0;
-		fclose(f);
+	if (!read_small_file(path, 64, &comm, &n, &cut)) {
+		comm[strcspn(comm, "\n")] = 0;
+		snprintf(buf, len, "%s", comm);
+		free(comm);
 	}
 }
 
 int libs_of_pid(pid_t pid, struct lib_set *out, char *msg, size_t msglen)
 {
-	char path[64], line[PATH_MAX + 256], name[32];
-	FILE *f;
-	int err = 0;
+	char path[64], name[32], *maps = NULL, *save = NULL;
+	size_t len;
+	int err, cut;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	f = fopen(path, "re");
-	if (!f) {
-		err = -errno;
-		snprintf(msg, msglen, errno == ENOENT ? "no process with PID %d" :
-			 "cannot read /proc/%d/maps: %s", pid, strerror(errno));
+	err = read_small_file(path, MAX_MAPS_BYTES, &maps, &len, &cut);
+	if (err) {
+		snprintf(msg, msglen, err == -ENOENT ? "no process with PID %d" :
+			 "cannot read /proc/%d/maps: %s", pid, strerror(-err));
 		return err;
 	}
-	while (!err && fgets(line, sizeof(line), f)) {
+	for (char *line = strtok_r(maps, "\n", &save); line && err >= 0;
+	     line = strtok_r(NULL, "\n", &save)) {
 		unsigned long long start, end;
-		char perms[8], file[PATH_MAX], open_path[PATH_MAX + 64];
-		char *deleted;
-		int n = 0;
+		char perms[8], open_path[96];
+		const char *file;
+		int n = 0, fd;
 
 		if (sscanf(line, "%llx-%llx %7s %*s %*s %*s %n", &start, &end, perms, &n) < 3 || !n)
 			continue;
-		snprintf(file, sizeof(file), "%s", line + n);
-		file[strcspn(file, "\n")] = 0;
+		file = line + n;
 		if (file[0] != '/' || !strchr(perms, 'x'))
 			continue;
-		/* A file replaced since it was mapped is still reachable through map_files. */
-		deleted = strstr(file, " (deleted)");
-		if (deleted) {
-			*deleted = 0;
-			snprintf(open_path, sizeof(open_path), "/proc/%d/map_files/%llx-%llx", pid,
-				 start, end);
-		} else {
-			snprintf(open_path, sizeof(open_path), "/proc/%d/root%s", pid, file);
-		}
-		err = add_candidate(out, open_path, file, msg, msglen);
-		err = err < 0 ? err : 0;
+		/* Exactly the file mapped there, even if replaced or deleted since. */
+		snprintf(open_path, sizeof(open_path), "/proc/%d/map_files/%llx-%llx", pid, start,
+			 end);
+		fd = safe_open(-1, open_path, MAX_ELF_BYTES);
+		if (fd < 0)
+			continue;
+		err = add_candidate(out, fd, file, msg, msglen);
+		close(fd);
 	}
-	fclose(f);
-	if (err) {
+	free(maps);
+	if (err < 0) {
 		lib_set__free(out);
 		return err;
 	}
@@ -138,98 +221,82 @@ int libs_of_pid(pid_t pid, struct lib_set *out, char *msg, size_t msglen)
 	return 0;
 }
 
-/* Paths the dynamic loader lists for exe ("ld.so --list exe"), one per call of fn. */
-static int loader_list(const char *interp, const char *exe, char *const envp[],
-		       int (*fn)(const char *path, void *ctx), void *ctx)
-{
-	char line[PATH_MAX + 128];
-	int fds[2], status, err = 0;
-	pid_t pid;
-	FILE *f;
-
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-
-		dup2(fds[1], 1);
-		if (devnull >= 0)
-			dup2(devnull, 2);
-		execle(interp, interp, "--list", exe, (char *)NULL, envp);
-		_exit(127);
-	}
-	close(fds[1]);
-	f = fdopen(fds[0], "r");
-	while (f && fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "=> "), *end;
-
-		p = p ? p + 3 : line + strspn(line, " \t");
-		if (*p != '/')
-			continue;	/* the vDSO, or "not found" */
-		end = strstr(p, " (");
-		if (end)
-			*end = 0;
-		p[strcspn(p, "\n")] = 0;
-		if (!err)
-			err = fn(p, ctx);
-	}
-	if (f)
-		fclose(f);
-	waitpid(pid, &status, 0);
-	return err;
-}
-
-struct command_ctx {
+struct image_ctx {
 	struct lib_set *set;
+	bool register_files;
 	char *msg;
 	size_t msglen;
 };
 
-static int add_listed(const char *path, void *ctx)
+static int add_loaded(int fd, const char *path, void *ctx)
 {
-	struct command_ctx *c = ctx;
-	int err = add_candidate(c->set, path, path, c->msg, c->msglen);
+	struct image_ctx *c = ctx;
+	int err = add_candidate(c->set, fd, path, c->msg, c->msglen);
 
-	return err < 0 ? err : add_file(c->set, path);
+	if (err >= 0 && c->register_files)
+		err = add_file(c->set, path);
+	return err < 0 ? err : 0;
 }
 
-int libs_of_command(const char *exe, char *const envp[], struct lib_set *out, char *msg,
-		    size_t msglen)
+/*
+ * A script's interpreter ("#!/bin/sh -e" gives /bin/sh) into buf, as the
+ * kernel reads it; false when fd is not a script.
+ */
+static bool interpreter_of(int fd, char *buf, size_t len)
 {
-	struct command_ctx ctx = { out, msg, msglen };
-	struct elf_file *elf;
+	char head[256];
+	ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
+	char *p, *end;
+
+	if (n < 3 || head[0] != '#' || head[1] != '!')
+		return false;
+	head[n] = 0;
+	p = head + 2 + strspn(head + 2, " \t");
+	end = p + strcspn(p, " \t\n");
+	if (end == p || !memchr(head, '\n', n))
+		return false;
+	*end = 0;
+	snprintf(buf, len, "%s", p);
+	return true;
+}
+
+int libs_of_image(int rootfd, int exe_fd, const char *exe_path, const struct ld_env *env,
+		  struct lib_set *out, char *msg, size_t msglen)
+{
+	struct image_ctx ctx = { out, rootfd < 0, msg, msglen };
 	char interp[PATH_MAX];
-	bool dynamic;
-	int err;
+	int err, fd = -1;
 
 	memset(out, 0, sizeof(*out));
-	err = elf_file__open(&elf, exe, msg, msglen);
-	if (err)
-		return err;
-	dynamic = elf_file__interp(elf, interp, sizeof(interp));
-	elf_file__close(elf);
-	err = add_candidate(out, exe, exe, msg, msglen);
-	if (err >= 0)
-		err = add_file(out, exe);
-	if (err < 0) {
+	/* A script runs its interpreter (which may be a script: the kernel allows 4 levels). */
+	for (int depth = 0; depth < 4 && interpreter_of(exe_fd, interp, sizeof(interp)); depth++) {
+		if (fd >= 0)
+			close(fd);
+		fd = safe_open(rootfd, interp, MAX_ELF_BYTES);
+		if (fd < 0) {
+			snprintf(msg, msglen, "cannot read %s, the interpreter of %s: %s", interp,
+				 exe_path, strerror(-fd));
+			return fd;
+		}
+		exe_fd = fd;
+		exe_path = interp;
+	}
+	err = add_loaded(exe_fd, exe_path, &ctx);
+	if (!err)
+		err = ld_search(rootfd, exe_fd, exe_path, env, add_loaded, &ctx);
+	if (fd >= 0)
+		close(fd);
+	if (err) {
+		if (err != -ENOMEM)
+			snprintf(msg, msglen, "cannot read %s: %s", exe_path, strerror(-err));
 		lib_set__free(out);
 		return err;
-	}
-	if (dynamic) {
-		err = loader_list(interp, exe, envp, add_listed, &ctx);
-		if (err) {
-			lib_set__free(out);
-			return err;
-		}
 	}
 	if (!out->n) {
 		snprintf(msg, msglen,
 			 "%s: neither it nor the libraries it loads define malloc and the rest "
 			 "(a stripped static binary?); name the allocator with --lib PATH",
-			 exe);
+			 exe_path);
 		return -ENOENT;
 	}
 	return 0;
@@ -237,30 +304,31 @@ int libs_of_command(const char *exe, char *const envp[], struct lib_set *out, ch
 
 int libs_of_paths(char *const paths[], int n, struct lib_set *out, char *msg, size_t msglen)
 {
-	struct alloc_lib lib;
-	int err;
+	int err = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (int i = 0; i < n; i++) {
-		void *p;
+	for (int i = 0; i < n && err >= 0; i++) {
+		struct alloc_lib lib;
+		int fd = safe_open(-1, paths[i], MAX_ELF_BYTES);
 
-		err = alloc_lib__load(&lib, paths[i], paths[i], msg, msglen);
-		if (err == -ENOENT && access(paths[i], F_OK) == 0)
+		if (fd < 0) {
+			err = fd;
+			snprintf(msg, msglen, "cannot read %s: %s", paths[i],
+				 fd == -EINVAL ? "not a regular file" : strerror(-fd));
+			break;
+		}
+		/* Loaded here, not from the cache, for the reason it is not an allocator. */
+		err = alloc_lib__load(&lib, fd, paths[i], msg, msglen);
+		if (err == -ENOENT)
 			snprintf(msg + strlen(msg), msglen - strlen(msg),
 				 " (stripped? bpftape needs its symbol table)");
-		if (err) {
-			lib_set__free(out);
-			return err;
-		}
-		if (has_file(out, lib.dev, lib.ino))
-			continue;
-		p = realloc(out->libs, (out->n + 1) * sizeof(*out->libs));
-		if (!p) {
-			lib_set__free(out);
-			return -ENOMEM;
-		}
-		out->libs = p;
-		out->libs[out->n++] = lib;
+		if (!err)
+			err = add_candidate(out, fd, paths[i], msg, msglen);
+		close(fd);
+	}
+	if (err < 0) {
+		lib_set__free(out);
+		return err;
 	}
 	return 0;
 }
@@ -269,6 +337,7 @@ int libs_system_default(struct lib_set *out, char *msg, size_t msglen)
 {
 	static const char *const candidates[] = {
 		"/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libc.so.6",
+		"/lib/aarch64-linux-gnu/libc.so.6", "/usr/lib/aarch64-linux-gnu/libc.so.6",
 		"/lib64/libc.so.6", "/usr/lib64/libc.so.6", "/lib/libc.so.6",
 		"/lib/ld-musl-x86_64.so.1",
 	};
@@ -292,15 +361,21 @@ bool find_in_path(const char *name, char *out, size_t outlen)
 	bool found = false;
 
 	if (strchr(name, '/')) {
-		snprintf(out, outlen, "%s", name);
-		return access(name, X_OK) == 0;
+		/* Absolute, so that the tape names it wherever it is read. */
+		if (!realpath(name, out) || strlen(out) >= outlen)
+			snprintf(out, outlen, "%s", name);
+		return access(out, X_OK) == 0;
 	}
 	copy = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
-	for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+	for (dir = copy ? strtok_r(copy, ":", &save) : NULL; dir && !found;
+	     dir = strtok_r(NULL, ":", &save)) {
+		char rel[PATH_MAX];
 		struct stat st;
 
-		snprintf(out, outlen, "%s/%s", *dir ? dir : ".", name);
-		found = stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0;
+		snprintf(rel, sizeof(rel), "%s/%s", *dir ? dir : ".", name);
+		found = stat(rel, &st) == 0 && S_ISREG(st.st_mode) && access(rel, X_OK) == 0;
+		if (found && (!realpath(rel, out) || strlen(out) >= outlen))
+			snprintf(out, outlen, "%s", rel);
 	}
 	free(copy);
 	return found;

@@ -24,12 +24,15 @@
 #include "lib_resolve.h"
 #include "output_file.h"
 #include "preflight.h"
+#include "probe_host.h"
+#include "probes.h"
 #include "record.h"
 #include "record_abi.h"
 #include "record_header.h"
 #include "spawn.h"
 #include "sys.h"
 #include "record_skel.h"
+#include "safe_open.h"
 
 #define POLL_MS 100
 /* Busy ring buffers are read every DRAIN_PAUSE_NS, unless DRAIN_BATCH records waited. */
@@ -57,6 +60,11 @@ struct recorder {
 	struct ring_buffer *rb;
 	struct bpf_link *links[8];
 	int nlinks;
+	struct probe_host host;
+	struct probes probes;
+	bool probes_ready;
+	bool armed;
+	uint64_t disarm_ts;
 	struct writer writer;
 	bool writer_started;
 	struct drain drain;
@@ -70,6 +78,7 @@ struct recorder {
 	struct target targets[RECORD_MAX_PIDS];
 	int ntargets;
 	struct lib_set system_libs;	/* -a */
+	struct lib_set fixed_libs;	/* --lib */
 	char exe[4096];			/* the command, found in PATH */
 	int out_fd;
 	double started;
@@ -122,24 +131,35 @@ static int resolve_command(struct recorder *r, char *msg, size_t msglen)
 	extern char **environ;
 	struct record_opts *o = r->o;
 	struct target *t = &r->targets[0];
-	char *exe = r->exe;
-	int err;
+	struct ld_env env = { 0 };
+	int err, fd;
 
 	r->ntargets = 1;
-	if (!find_in_path(o->command[0], exe, sizeof(r->exe))) {
+	if (!find_in_path(o->command[0], r->exe, sizeof(r->exe))) {
 		snprintf(msg, msglen, "cannot run %s: not found, or not executable", o->command[0]);
 		return -ENOENT;
 	}
 	if (!o->alloc)
 		return 0;
 	/* The executable, for naming callers in it before /proc shows it. */
-	maps_tracker__register_file(&r->maps, exe, exe);
+	maps_tracker__register_file(&r->maps, r->exe, r->exe);
 	if (o->nlibs)
 		return libs_of_paths(o->libs, o->nlibs, &t->libs, msg, msglen);
-	err = libs_of_command(exe, environ, &t->libs, msg, msglen);
-	/* A script: its interpreter's allocator is the system's libc, or found at exec. */
-	if (err == -ENOEXEC)
-		err = libs_system_default(&t->libs, msg, msglen);
+	/* What its loader will load, read as data, with the environment it will get. */
+	for (char **e = environ; *e; e++) {
+		if (!env.preload && !strncmp(*e, "LD_PRELOAD=", 11))
+			env.preload = *e + 11;
+		else if (!env.library_path && !strncmp(*e, "LD_LIBRARY_PATH=", 16))
+			env.library_path = *e + 16;
+	}
+	fd = safe_open(-1, r->exe, 1ull << 32);
+	if (fd < 0) {
+		snprintf(msg, msglen, "cannot read %.512s: %s", r->exe,
+			 fd == -EINVAL ? "not a regular file" : strerror(-fd));
+		return fd;
+	}
+	err = libs_of_image(-1, fd, r->exe, &env, &t->libs, msg, msglen);
+	close(fd);
 	for (int i = 0; !err && i < t->libs.nfiles; i++)
 		maps_tracker__register_file(&r->maps, t->libs.files[i], t->libs.files[i]);
 	return err;
@@ -150,9 +170,14 @@ static int resolve_targets(struct recorder *r, char *msg, size_t msglen)
 	struct record_opts *o = r->o;
 	int err;
 
+	if (o->alloc && o->nlibs) {
+		err = libs_of_paths(o->libs, o->nlibs, &r->fixed_libs, msg, msglen);
+		if (err)
+			return err;
+	}
 	if (o->mode == MODE_SYSTEM) {
-		if (!o->alloc)
-			return 0;
+		if (!o->alloc || o->comm || o->filter_uid || o->cgroup)
+			return 0;	/* filtered: found in each process that matches */
 		return o->nlibs ? libs_of_paths(o->libs, o->nlibs, &r->system_libs, msg, msglen) :
 				  libs_system_default(&r->system_libs, msg, msglen);
 	}
@@ -191,6 +216,7 @@ static void configure(struct recorder *r)
 	char msg[256];
 
 	cfg->self_tgid = getpid();
+	cfg->helper_tgid = r->host.pid;
 	cfg->filter_pids = o->mode != MODE_SYSTEM;
 	cfg->follow = o->follow;
 	cfg->filter_uid = o->filter_uid;
@@ -207,6 +233,9 @@ static void configure(struct recorder *r)
 	sys_configure(cfg, o->syscalls, msg, sizeof(msg));
 	bpf_map__set_max_entries(r->skel->maps.events, o->shards ? 4096 : o->ringbuf_size);
 	bpf_map__set_max_entries(r->skel->maps.shards, o->shards ? o->shards : 1);
+	/* Only what is used is attached: the allocator programs when tracing calls. */
+	bpf_program__set_autoload(r->skel->progs.alloc_enter, o->alloc);
+	bpf_program__set_autoload(r->skel->progs.alloc_return, o->alloc);
 }
 
 static int open_ring_buffers(struct recorder *r, char *msg, size_t msglen)
@@ -304,21 +333,40 @@ static void post_thread_names(struct recorder *r, pid_t pid)
 		closedir(dir);
 }
 
+static int attach_system(struct recorder *r, char *msg, size_t msglen)
+{
+	for (int i = 0; i < r->system_libs.n; i++) {
+		int file = probes__file(&r->probes, &r->system_libs.libs[i], r->system_libs.fds[i],
+					msg, msglen), err;
+
+		if (file < 0)
+			return file;
+		err = probes__open_system(&r->probes, file, msg, msglen);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Switches the allocator probes on for every target; they record once armed. */
 static int attach_allocators(struct recorder *r, char *msg, size_t msglen)
 {
+	const struct record_opts *o = r->o;
 	int err, attached = 0;
 
-	if (!r->o->alloc)
+	if (!o->alloc)
 		return 0;
-	if (r->o->mode == MODE_SYSTEM)
-		return follower__attach(&r->follow, -1, &r->system_libs, false, msg, msglen);
+	if (o->mode == MODE_SYSTEM && !r->follow.opts.match_filter)
+		return attach_system(r, msg, msglen);
+	if (o->mode == MODE_SYSTEM) {
+		err = follower__attach_matching(&r->follow, msg, msglen);
+		return err < 0 ? err : 0;
+	}
 	for (int i = 0; i < r->ntargets; i++) {
 		struct target *t = &r->targets[i];
 
-		/* A started command's mappings are the recorder's until it execs. */
-		err = follower__attach(&r->follow, t->pid, &t->libs, r->o->mode == MODE_PID, msg,
-				       msglen);
-		if (err == -ESRCH && r->o->mode == MODE_PID) {
+		err = follower__attach(&r->follow, t->pid, &t->libs, msg, msglen);
+		if (err == -ESRCH && o->mode == MODE_PID) {
 			cli_warn("process %d exited before its probes were attached", t->pid);
 			t->alive = false;
 			continue;
@@ -334,9 +382,24 @@ static int attach_allocators(struct recorder *r, char *msg, size_t msglen)
 	return 0;
 }
 
-static void write_markers(struct recorder *r, uint32_t type)
+/*
+ * Every allocator function of every target records from this instant (and
+ * stops at disarm), whatever order the probes came on in.
+ */
+static int set_armed(struct recorder *r, bool on)
 {
-	struct tape_event ev = { .type = type, .ts = drain__now(&r->drain) };
+	struct record_state st = { .armed = on };
+	__u32 zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(r->skel->maps.state), &zero, &st, BPF_ANY))
+		return -errno;
+	r->armed = on;
+	return 0;
+}
+
+static void write_markers(struct recorder *r, uint32_t type, uint64_t ts)
+{
+	struct tape_event ev = { .type = type, .ts = ts };
 
 	ev.marker.what = (r->o->alloc ? TAPE_MARK_ALLOC : 0) |
 			 (r->skel->rodata->cfg.trace_syscalls ? TAPE_MARK_SYSCALLS : 0);
@@ -354,16 +417,20 @@ static void write_markers(struct recorder *r, uint32_t type)
 static void on_lifecycle(const struct tape_event *ev, void *ctx)
 {
 	struct recorder *r = ctx;
-	bool per_pid = r->o->alloc && r->o->mode != MODE_SYSTEM;
+	bool following = r->o->alloc && r->follow_ready;
 
 	switch (ev->type) {
 	case TAPE_EV_FORK:
-		if (per_pid && r->o->follow && !(ev->fork.flags & TAPE_FORK_THREAD))
+		if (following && !(ev->fork.flags & TAPE_FORK_THREAD))
 			follower__fork(&r->follow, ev->fork.child_pid, ev->pid, ev->ts);
 		break;
 	case TAPE_EV_EXEC:
-		if (per_pid)
+		if (following)
 			follower__exec(&r->follow, ev->pid, ev->exec.old_tid, ev->ts);
+		break;
+	case TAPE_EV_COMM:
+		if (following && r->follow.opts.match_filter)
+			follower__renamed(&r->follow, ev->pid, ev->ts);
 		break;
 	case TAPE_EV_EXIT:
 		if (!(ev->exit.flags & TAPE_EXIT_PROCESS))
@@ -371,7 +438,7 @@ static void on_lifecycle(const struct tape_event *ev, void *ctx)
 		for (int i = 0; i < r->ntargets; i++)
 			if (r->targets[i].pid == (pid_t)ev->pid)
 				r->targets[i].alive = false;
-		if (per_pid)
+		if (following)
 			follower__exited(&r->follow, ev->pid);
 		break;
 	}
@@ -595,138 +662,197 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The follower's rules for this recording. */
+static void follow_options(const struct record_opts *o, struct follow_opts *fo)
+{
+	memset(fo, 0, sizeof(*fo));
+	fo->match_filter = o->mode == MODE_SYSTEM && (o->comm || o->filter_uid || o->cgroup);
+	fo->system_wide = o->mode == MODE_SYSTEM && !fo->match_filter;
+	/* A filter's matching processes: their children match too, as born. */
+	fo->inherit = o->follow || fo->match_filter;
+	fo->fixed_libs = o->nlibs > 0;
+	fo->comm = o->comm;
+	fo->filter_uid = o->filter_uid;
+	fo->uid = o->uid;
+	fo->cgroup_id = o->cgroup ? o->cgroup_id : 0;
+}
+
+static void say_recording(struct recorder *r)
+{
+	const struct record_opts *o = r->o;
+
+	if (o->quiet)
+		return;
+	/* Also what scripts wait for before starting their workload. */
+	if (o->mode == MODE_SYSTEM)
+		fprintf(stderr, "bpftape record: recording the whole system to %s; Ctrl-C to stop\n",
+			o->output);
+	else if (o->mode == MODE_COMMAND)
+		fprintf(stderr, "bpftape record: recording %s (PID %d) to %s\n", o->command[0],
+			r->child.pid, o->output);
+	else
+		fprintf(stderr, "bpftape record: recording %d process%s to %s; Ctrl-C to stop\n",
+			r->ntargets, r->ntargets == 1 ? "" : "es", o->output);
+}
+
+/* Everything up to the moment the targets run with their probes armed. */
+static int start(struct recorder *r, char *msg, size_t msglen)
+{
+	struct record_opts *o = r->o;
+	struct follow_opts fo;
+	int err;
+
+	err = preflight_check(o->alloc, msg, msglen);
+	/* Before any thread: the host is a fork of this process. */
+	if (!err && o->alloc)
+		err = probe_host__start(&r->host, msg, msglen);
+	if (!err)
+		err = resolve_targets(r, msg, msglen);
+	if (err)
+		return err;
+	r->out_fd = output_file__create(o->output, o->force, msg, msglen);
+	if (r->out_fd < 0)
+		return r->out_fd;
+	r->skel = record_bpf__open();
+	if (!r->skel) {
+		err = -errno;
+		snprintf(msg, msglen, "cannot open the BPF programs: %s", strerror(-err));
+		return err;
+	}
+	configure(r);
+	err = record_bpf__load(r->skel);
+	if (err) {
+		snprintf(msg, msglen,
+			 "cannot load the BPF programs: %s (run with -v to see the kernel's reason)",
+			 strerror(-err));
+		return err;
+	}
+	install_signals();
+	if (o->mode == MODE_COMMAND) {
+		err = spawn_held(r->exe, o->command, !strcmp(o->output, "-"), &r->child, msg,
+				 msglen);
+		if (err)
+			return err;
+		r->targets[0].pid = r->child.pid;
+		r->targets[0].alive = true;
+	}
+	for (int i = 0; i < r->ntargets; i++) {
+		__u8 one = 1;
+		__u32 pid = r->targets[i].pid;
+
+		bpf_map_update_elem(bpf_map__fd(r->skel->maps.traced_pids), &pid, &one, BPF_ANY);
+	}
+	build_header(r);
+	err = writer__start(&r->writer, r->out_fd, o->output, o->format, &r->hdr, o->max_memory,
+			    msg, msglen);
+	if (err)
+		return err;
+	r->writer_started = true;
+	err = drain__init(&r->drain, r->skel, &r->writer, o->alloc ? &r->maps : NULL,
+			  tape_header__u64(&r->hdr, TAPE_CFG_ZERO_MONO_NS, 0));
+	if (err) {
+		snprintf(msg, msglen, "out of memory");
+		return err;
+	}
+	r->drain_ready = true;
+	r->drain.on_lifecycle = on_lifecycle;
+	r->drain.hook_ctx = r;
+	if (o->alloc) {
+		err = probes__init(&r->probes, r->skel, r->host.pid, r->host.tracefs, msg, msglen);
+		if (err)
+			return err;
+		r->probes_ready = true;
+	}
+	follow_options(o, &fo);
+	follower__init(&r->follow, &r->probes, &r->drain, &fo, &r->fixed_libs);
+	r->follow_ready = true;
+	err = open_ring_buffers(r, msg, msglen);
+	if (!err)
+		err = attach_tracepoints(r, msg, msglen);
+	if (!err)
+		err = attach_allocators(r, msg, msglen);
+	if (!err && o->alloc)
+		err = set_armed(r, true);
+	if (err) {
+		if (!msg[0])
+			snprintf(msg, msglen, "cannot arm the probes: %s", strerror(-err));
+		return err;
+	}
+	write_markers(r, TAPE_EV_ATTACH, drain__now(&r->drain));
+	for (int i = 0; i < r->ntargets && o->mode == MODE_PID; i++)
+		post_thread_names(r, r->targets[i].pid);
+	err = follower__start(&r->follow);
+	if (err) {
+		snprintf(msg, msglen, "cannot start the following thread: %s", strerror(-err));
+		return err;
+	}
+	if (o->mode == MODE_COMMAND) {
+		err = spawn_release(&r->child, msg, msglen);
+		if (err) {
+			r->child.pid = 0;
+			return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Disarm first, at one instant for every function of every process; then
+ * let the follower write what its queued work would have needed; then
+ * detach, and drain what is left, once.
+ */
+static void stop(struct recorder *r)
+{
+	uint64_t ts = r->drain_ready ? drain__now(&r->drain) : 0;
+
+	if (r->armed)
+		set_armed(r, false);
+	if (r->follow_ready)
+		follower__stop(&r->follow, ts);
+	for (int i = r->nlinks - 1; i >= 0; i--)
+		bpf_link__destroy(r->links[i]);
+	r->nlinks = 0;
+	if (r->probes_ready)
+		probes__free(&r->probes);
+	r->probes_ready = false;
+	probe_host__stop(&r->host);
+	if (r->rb) {
+		ring_buffer__consume(r->rb);
+		if (r->drain_ready)
+			write_markers(r, TAPE_EV_DETACH, ts);
+	}
+	if (r->drain_ready)
+		drain__finish(&r->drain);
+}
+
 int do_record(int argc, char **argv)
 {
 	struct record_opts o;
 	struct recorder r = { .o = &o, .out_fd = -1 };
 	const char *reason = "stopped by an error";
 	int status = EXIT_FAIL, err;
-	char msg[1024];
+	char msg[1024] = "";
 
 	err = record_opts__parse(&o, argc, argv);
 	if (err)
 		return err < 0 ? EXIT_OK : err;
 	libbpf_set_print(o.verbose ? libbpf_verbose : libbpf_quiet);
 	maps_tracker__init(&r.maps);
-	err = preflight_check(o.alloc, msg, sizeof(msg));
-	if (err)
-		goto fail;
-	err = resolve_targets(&r, msg, sizeof(msg));
-	if (err)
-		goto fail;
-	r.out_fd = output_file__create(o.output, o.force, msg, sizeof(msg));
-	if (r.out_fd < 0) {
-		err = r.out_fd;
-		goto fail;
+	err = start(&r, msg, sizeof(msg));
+	if (!err) {
+		r.started = cli_now();
+		r.setup_cpu = cpu_seconds();
+		say_recording(&r);
+		status = EXIT_OK;
+		reason = run_loop(&r, &status);
 	}
-	r.skel = record_bpf__open();
-	if (!r.skel) {
-		err = -errno;
-		snprintf(msg, sizeof(msg), "cannot open the BPF programs: %s", strerror(-err));
-		goto fail;
-	}
-	configure(&r);
-	alloc_prepare(r.skel);
-	err = record_bpf__load(r.skel);
-	if (err) {
-		snprintf(msg, sizeof(msg),
-			 "cannot load the BPF programs: %s (run with -v to see the kernel's reason)",
-			 strerror(-err));
-		goto fail;
-	}
-	install_signals();
-	if (o.mode == MODE_COMMAND) {
-		err = spawn_held(r.exe, o.command, !strcmp(o.output, "-"), &r.child, msg,
-				 sizeof(msg));
-		if (err)
-			goto fail;
-		r.targets[0].pid = r.child.pid;
-		r.targets[0].alive = true;
-	}
-	for (int i = 0; i < r.ntargets; i++) {
-		__u8 one = 1;
-		__u32 pid = r.targets[i].pid;
-
-		bpf_map_update_elem(bpf_map__fd(r.skel->maps.traced_pids), &pid, &one, BPF_ANY);
-	}
-
-	build_header(&r);
-	err = writer__start(&r.writer, r.out_fd, o.output, o.format, &r.hdr, o.max_memory, msg,
-			    sizeof(msg));
-	if (err)
-		goto fail;
-	r.writer_started = true;
-	err = drain__init(&r.drain, r.skel, &r.writer, o.alloc ? &r.maps : NULL,
-			  tape_header__u64(&r.hdr, TAPE_CFG_ZERO_MONO_NS, 0));
-	if (err) {
-		snprintf(msg, sizeof(msg), "out of memory");
-		goto fail;
-	}
-	r.drain_ready = true;
-	r.drain.on_lifecycle = on_lifecycle;
-	r.drain.hook_ctx = &r;
-	follower__init(&r.follow, r.skel, &r.drain);
-	r.follow_ready = true;
-	err = open_ring_buffers(&r, msg, sizeof(msg));
-	if (!err)
-		err = attach_tracepoints(&r, msg, sizeof(msg));
-	if (!err)
-		err = attach_allocators(&r, msg, sizeof(msg));
-	if (err)
-		goto fail;
-	for (int i = 0; i < r.ntargets && o.mode == MODE_PID; i++)
-		post_thread_names(&r, r.targets[i].pid);
-	if (!o.alloc)
-		write_markers(&r, TAPE_EV_ATTACH);
-	err = follower__start(&r.follow);
-	if (err) {
-		snprintf(msg, sizeof(msg), "cannot start the attaching thread: %s", strerror(-err));
-		goto fail;
-	}
-	if (o.mode == MODE_COMMAND) {
-		err = spawn_release(&r.child, msg, sizeof(msg));
-		if (err) {
-			r.child.pid = 0;
-			goto fail;
-		}
-	}
-	r.started = cli_now();
-	r.setup_cpu = cpu_seconds();
-	if (!o.quiet) {
-		/* Also what scripts wait for before starting their workload. */
-		if (o.mode == MODE_SYSTEM)
-			fprintf(stderr, "bpftape record: recording the whole system to %s; Ctrl-C to stop\n",
-				o.output);
-		else if (o.mode == MODE_COMMAND)
-			fprintf(stderr, "bpftape record: recording %s (PID %d) to %s\n", o.command[0],
-				r.child.pid, o.output);
-		else
-			fprintf(stderr, "bpftape record: recording %d process%s to %s; Ctrl-C to stop\n",
-				r.ntargets, r.ntargets == 1 ? "" : "es", o.output);
-	}
-
-	status = EXIT_OK;
-	reason = run_loop(&r, &status);
-	err = 0;
-fail:
 	if (err) {
 		cli_error("%s", msg);
 		status = EXIT_FAIL;
 		if (o.mode == MODE_COMMAND)
 			spawn_abort(&r.child);
 	}
-	/* Detach first, so nothing new arrives; then drain what is left, once. */
-	if (r.follow_ready)
-		follower__stop(&r.follow);
-	for (int i = r.nlinks - 1; i >= 0; i--)
-		bpf_link__destroy(r.links[i]);
-	if (r.rb) {
-		ring_buffer__consume(r.rb);
-		if (r.drain_ready)
-			write_markers(&r, TAPE_EV_DETACH);
-	}
-	if (r.drain_ready)
-		drain__finish(&r.drain);
+	stop(&r);
 	if (r.writer_started) {
 		char wmsg[512];
 
@@ -742,11 +868,15 @@ fail:
 	ring_buffer__free(r.rb);
 	if (r.drain_ready)
 		drain__free(&r.drain);
+	if (r.follow_ready)
+		follower__free(&r.follow);
 	maps_tracker__free(&r.maps);
 	record_bpf__destroy(r.skel);
 	for (int i = 0; i < r.ntargets; i++)
 		lib_set__free(&r.targets[i].libs);
 	lib_set__free(&r.system_libs);
+	lib_set__free(&r.fixed_libs);
+	lib_resolve__cleanup();
 	tape_header__free(&r.hdr);
 	if (r.out_fd >= 0)
 		output_file__close(r.out_fd);

@@ -17,11 +17,11 @@ static inline bool events_equal(const struct tape_event *a, const struct tape_ev
 	if (a->type != b->type || a->pid != b->pid || a->tid != b->tid || a->ts != b->ts)
 		return false;
 	switch (a->type) {
-	case TAPE_EV_MALLOC ... TAPE_EV_FREE:
+	case TAPE_EV_MALLOC ... TAPE_EV_DELETE:
 		return a->alloc.ptr == b->alloc.ptr && a->alloc.size == b->alloc.size &&
 		       a->alloc.nmemb == b->alloc.nmemb && a->alloc.align == b->alloc.align &&
 		       a->alloc.result == b->alloc.result && a->alloc.caller == b->alloc.caller &&
-		       a->alloc.err == b->alloc.err;
+		       a->alloc.err == b->alloc.err && a->alloc.variant == b->alloc.variant;
 	case TAPE_EV_SYSCALL:
 		if (a->sys.nr != b->sys.nr || a->sys.nargs != b->sys.nargs ||
 		    a->sys.path_state != b->sys.path_state || a->sys.flags != b->sys.flags ||
@@ -50,6 +50,10 @@ static inline bool events_equal(const struct tape_event *a, const struct tape_ev
 		       bytes_equal(a->map.build_id, a->map.build_id_len, b->map.build_id,
 				   b->map.build_id_len) &&
 		       bytes_equal(a->map.path, a->map.path_len, b->map.path, b->map.path_len);
+	case TAPE_EV_PROBE:
+		return bytes_equal(a->probe.build_id, a->probe.build_id_len, b->probe.build_id,
+				   b->probe.build_id_len) &&
+		       bytes_equal(a->probe.path, a->probe.path_len, b->probe.path, b->probe.path_len);
 	case TAPE_EV_LOSS:
 		return a->loss.lost_type == b->loss.lost_type && a->loss.reason == b->loss.reason &&
 		       a->loss.cpu == b->loss.cpu && a->loss.count == b->loss.count &&
