@@ -160,6 +160,33 @@ $(B)/tests/workloads/sym_target: tests/workloads/sym_target.c $(B)/tests/workloa
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) -O1 -o $@ $< -L$(B)/tests/workloads -lsymtest -Wl,-rpath,'$$ORIGIN'
 
+# Ground truth for process trees: a preloaded wrapper that counts every call of its process.
+$(B)/tests/workloads/liballoc_counter.so: tests/workloads/lib/alloc_counter.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -shared -fPIC -fno-builtin -o $@ $< -ldl -lpthread
+
+# A wrapper that passes every call on with a tail call.
+$(B)/tests/workloads/libtail_wrapper.so: tests/workloads/lib/tail_wrapper.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -shared -fPIC -fno-builtin -o $@ $< -ldl
+
+# Hostile targets: a loader of its own, and an LD_AUDIT library (tests/integration/security.sh).
+$(B)/tests/workloads/evil_interp: tests/workloads/evil_interp.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -static -nostdlib -fno-stack-protector -o $@ $<
+
+$(B)/tests/workloads/victim: tests/workloads/victim.c $(B)/tests/workloads/evil_interp
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< -Wl,--dynamic-linker=$(abspath $(B))/tests/workloads/evil_interp
+
+$(B)/tests/workloads/libaudit_marker.so: tests/workloads/lib/audit_marker.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -fPIC -o $@ $<
+
 # The same workload with its allocator linked in: malloc in the executable.
 $(B)/tests/workloads/alloc_workload_static: tests/workloads/alloc_workload.c
 	$(call msg,CC,$@)
@@ -204,7 +231,9 @@ test:
 	$(Q)B=$(B) tests/run.sh
 
 test-build: all $(UNIT_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS) \
-	$(B)/tests/workloads/alloc_workload_static $(B)/tests/workloads/sym_target
+	$(B)/tests/workloads/alloc_workload_static $(B)/tests/workloads/sym_target \
+	$(B)/tests/workloads/liballoc_counter.so $(B)/tests/workloads/libtail_wrapper.so \
+	$(B)/tests/workloads/victim $(B)/tests/workloads/libaudit_marker.so
 	$(Q)$(MAKE) --no-print-directory STATIC=1 B=$(B)/static $(B)/static/bpftape
 
 demo:

@@ -37,22 +37,61 @@ static __always_inline bool nested_in(const struct alloc_call *cur, __u64 sp, __
 	return cur->active && sp <= cur->sp && now - cur->entry_ts < NESTED_WINDOW_NS;
 }
 
-/*
- * Is a free entered at sp, called from caller, nested in the program's last
- * free? Only if it runs below it, from the code of that free's file, while
- * that free's return address is still in place on the stack (once it has
- * returned, the next call from its caller overwrites the slot).
- */
-static __always_inline bool nested_in_free(const struct alloc_thread *t, __u64 sp, __u64 caller,
-					   __u64 now)
+/* Is ip one of the chain's functions; is caller in one of their files' allocator code? */
+static __always_inline bool in_chain(const struct alloc_thread *t, __u64 ip, __u64 caller,
+				     bool *ip_in, bool *caller_in)
 {
+	*ip_in = *caller_in = false;
+	for (int i = 0; i < FREE_NEST; i++) {
+		if (i >= t->free_depth)
+			break;
+		*ip_in |= t->free_ip[i] == ip;
+		*caller_in |= caller >= t->free_lo[i] && caller < t->free_hi[i];
+	}
+	return *ip_in || *caller_in;
+}
+
+/*
+ * Is a free entered at ip and sp, called from caller, nested in the
+ * program's last free? Either a function of that chain tail-called it
+ * (another function entered at the same stack pointer for the same caller:
+ * a loop freeing from one call site calls the same function each time), or
+ * called it: below the chain's stack pointer, from the allocator functions
+ * of one of its files (a wrapper's free, operator delete), while the chain's
+ * return address is still in place on the stack (once it has returned, the
+ * next call from its caller overwrites the slot). Allocator code only: a
+ * whole file's code would take in the program's own frees (its libc's
+ * fclose freeing a buffer) where the old slot happens to be untouched.
+ */
+static __always_inline bool nested_in_free(const struct alloc_thread *t, __u64 ip, __u64 sp,
+					   __u64 caller, __u64 now)
+{
+	bool ip_in, caller_in;
 	__u64 slot = 0;
 
-	if (!t->free_ts || sp >= t->free_sp || caller < t->free_lo || caller >= t->free_hi ||
-	    now - t->free_ts >= NESTED_WINDOW_NS)
+	if (!t->free_ts || now - t->free_ts >= NESTED_WINDOW_NS)
+		return false;
+	in_chain(t, ip, caller, &ip_in, &caller_in);
+	if (sp == t->free_sp)
+		return caller == t->free_caller && !ip_in;
+	if (sp > t->free_sp || !caller_in)
 		return false;
 	bpf_probe_read_user(&slot, sizeof(slot), (void *)t->free_sp);
 	return slot == t->free_caller;
+}
+
+/* A free found nested joins the chain: what it calls in turn is nested too. */
+static __always_inline void chain_add(struct alloc_thread *t, const struct probe_info *p,
+				      __u64 ip)
+{
+	__u32 i = t->free_depth;
+
+	if (i >= FREE_NEST)
+		return;
+	t->free_ip[i] = ip;
+	t->free_lo[i] = ip - p->alloc_below;
+	t->free_hi[i] = ip + p->alloc_above;
+	t->free_depth = i + 1;
 }
 
 static __always_inline void free_enter(struct pt_regs *ctx, const struct probe_info *p, __u64 id,
@@ -64,14 +103,18 @@ static __always_inline void free_enter(struct pt_regs *ctx, const struct probe_i
 	if (internal)
 		return;	/* the allocator's own */
 	if (t) {
-		/* Inside an allocator call, or inside a wrapper's free: not a call of the program. */
-		if (nested_in(&t->call, sp, now) || nested_in_free(t, sp, caller, now))
+		/* Inside an allocator call: not a call of the program. */
+		if (nested_in(&t->call, sp, now))
 			return;
+		if (nested_in_free(t, ip, sp, caller, now)) {
+			chain_add(t, p, ip);
+			return;
+		}
 		t->free_sp = sp;
 		t->free_caller = caller;
-		t->free_lo = ip - p->text_below;
-		t->free_hi = ip + p->text_above;
 		t->free_ts = now;
+		t->free_depth = 0;
+		chain_add(t, p, ip);
 	}
 	note_caller(id, caller, now);
 	fill_hdr(&r.hdr, p->kind, sizeof(r), id, now);

@@ -18,19 +18,26 @@ struct alloc_call {
 	__u32 active;		/* a call is in progress */
 };
 
+#define FREE_NEST 4	/* free -> wrapper's free -> the next free ... */
+
 struct alloc_thread {
 	struct alloc_call call;
 	/*
-	 * The last free the program itself made: a free entered below its
-	 * stack pointer, from the code of the file that free was in, is that
-	 * free's own (a wrapper library calling the next free), not the
-	 * program's. Frees have no return probe, so this is how they nest.
+	 * The last free the program itself made, and the frees found nested
+	 * in it: a free entered below its stack pointer, from the allocator
+	 * functions of a file one of them is in, is that chain's own (a
+	 * wrapper library calling the next free; operator delete calling
+	 * free), not the program's. Frees have no return probe, so this is
+	 * how they nest.
 	 */
 	__u64 free_sp;
 	__u64 free_caller;	/* its return address, at free_sp while it runs */
-	__u64 free_lo;
-	__u64 free_hi;
 	__u64 free_ts;
+	__u32 free_depth;	/* functions in the chain */
+	__u32 pad;
+	__u64 free_ip[FREE_NEST];
+	__u64 free_lo[FREE_NEST];	/* each one's file's allocator functions */
+	__u64 free_hi[FREE_NEST];
 };
 
 struct {

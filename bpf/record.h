@@ -82,9 +82,6 @@ struct probe_info {
 	/* The file's allocator functions around this one, in bytes: calls from there are its own. */
 	__u32 alloc_below;
 	__u32 alloc_above;
-	/* The file's executable segment around this one, in bytes: calls from its wrapper code. */
-	__u32 text_below;
-	__u32 text_above;
 };
 
 /* A probe by file (the inode as the kernel maps it) and the function's file offset. */

@@ -187,13 +187,15 @@ static const char *loss_reason(uint32_t reason)
 	case TAPE_LOSS_WRITER:
 		return "writer fell behind the memory cap";
 	case TAPE_LOSS_FOLLOW_GAP:
-		return "child ran before its probes were attached";
+		return "the process ran an allocator before its probes were on";
 	case TAPE_LOSS_INFLIGHT:
 		return "no room to keep a call's arguments";
 	case TAPE_LOSS_DAMAGE:
 		return "damaged input skipped";
 	case TAPE_LOSS_NO_RETURN:
 		return "the call's return was never seen";
+	case TAPE_LOSS_UNKNOWN_PROBE:
+		return "a probe fired in a function the recorder could not tell";
 	}
 	return "unknown reason";
 }
@@ -359,6 +361,14 @@ void print_event_text(FILE *out, const struct tape_event *ev, const struct print
 			fputc(')', out);
 		}
 		break;
+	case TAPE_EV_PROBE:
+		fprintf(out, "probes on in %.*s", (int)ev->probe.path_len, ev->probe.path);
+		if (ev->probe.build_id_len) {
+			fprintf(out, " (build id ");
+			print_build_id(out, ev->probe.build_id, ev->probe.build_id_len);
+			fputc(')', out);
+		}
+		break;
 	case TAPE_EV_LOSS:
 		if (ev->loss.count)
 			fprintf(out, "LOST %" PRIu64 " %s event%s", ev->loss.count,
@@ -491,6 +501,13 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 		print_json_string(out, ev->map.path, ev->map.path_len);
 		fprintf(out, ",\"build_id\":\"");
 		print_build_id(out, ev->map.build_id, ev->map.build_id_len);
+		fputc('"', out);
+		break;
+	case TAPE_EV_PROBE:
+		fprintf(out, ",\"path\":");
+		print_json_string(out, ev->probe.path, ev->probe.path_len);
+		fprintf(out, ",\"build_id\":\"");
+		print_build_id(out, ev->probe.build_id, ev->probe.build_id_len);
 		fputc('"', out);
 		break;
 	case TAPE_EV_LOSS:

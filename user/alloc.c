@@ -82,7 +82,7 @@ int alloc_lib__load(struct alloc_lib *lib, int fd, const char *shown, char *msg,
 {
 	struct elf_file *elf;
 	struct found found = { 0 };
-	uint64_t alloc_lo = 0, alloc_hi = 0, text_lo = 0, text_hi = 0;
+	uint64_t alloc_lo = 0, alloc_hi = 0;
 	struct stat st;
 	int err;
 
@@ -112,7 +112,6 @@ int alloc_lib__load(struct alloc_lib *lib, int fd, const char *shown, char *msg,
 		if (found.fn[i].vaddr + found.fn[i].size > alloc_hi)
 			alloc_hi = found.fn[i].vaddr + found.fn[i].size;
 	}
-	elf_file__text(elf, &text_lo, &text_hi);
 	for (int i = 0; i < ALLOC_FUNCS; i++) {
 		struct alloc_probe *p = &lib->probes[lib->nprobes];
 		uint64_t vaddr = found.fn[i].vaddr;
@@ -141,8 +140,6 @@ int alloc_lib__load(struct alloc_lib *lib, int fd, const char *shown, char *msg,
 		p->info.flags = funcs[i].flags;
 		p->info.alloc_below = span(alloc_lo, vaddr);
 		p->info.alloc_above = span(vaddr, alloc_hi);
-		p->info.text_below = span(text_lo, vaddr);
-		p->info.text_above = span(vaddr, text_hi);
 		lib->nprobes++;
 	}
 	elf_file__close(elf);

@@ -183,17 +183,6 @@ int elf_file__each_dynamic(struct elf_file *f, int (*fn)(char tag, const char *s
 	return 0;
 }
 
-bool elf_file__text(const struct elf_file *f, uint64_t *lo, uint64_t *hi)
-{
-	for (size_t i = 0; i < f->nsegs; i++)
-		if (f->segs[i].exec) {
-			*lo = f->segs[i].vaddr;
-			*hi = f->segs[i].vaddr + f->segs[i].filesz;
-			return true;
-		}
-	return false;
-}
-
 void elf_file__close(struct elf_file *f)
 {
 	if (!f)

@@ -35,8 +35,7 @@ bool elf_file__native(const struct elf_file *f);
  */
 int elf_file__each_dynamic(struct elf_file *f, int (*fn)(char tag, const char *s, void *ctx),
 			   void *ctx);
-/* The executable segment's bounds in virtual addresses; false when there is none. */
-bool elf_file__text(const struct elf_file *f, uint64_t *lo, uint64_t *hi);
+
 void elf_file__close(struct elf_file *f);
 /* The GNU build ID; *len is 0 when the file has none. */
 void elf_file__build_id(const struct elf_file *f, uint8_t *id, size_t *len);

@@ -313,13 +313,18 @@ static bool secure_exec(pid_t pid)
 	return secure;
 }
 
-/* The allocator files pid's current image will load, found as data. */
-static int libs_of_new_image(pid_t pid, struct lib_set *libs, char *msg, size_t msglen)
+/*
+ * The allocator files pid's new image will load, found as data. The
+ * executable itself first (exe_only): it is mapped already, and a static
+ * allocator in it runs unprobed until then; its libraries are not yet.
+ */
+static int libs_of_new_image(pid_t pid, bool exe_only, struct lib_set *libs, char *msg,
+			     size_t msglen)
 {
 	char path[64], exe[PATH_MAX], *env_block = NULL;
 	struct ld_env env = { 0 };
 	size_t env_len = 0;
-	int exe_fd, rootfd, cut, err;
+	int exe_fd, rootfd = -1, cut, err;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
@@ -328,6 +333,11 @@ static int libs_of_new_image(pid_t pid, struct lib_set *libs, char *msg, size_t 
 		return exe_fd;
 	n = readlink(path, exe, sizeof(exe) - 1);
 	exe[n > 0 ? n : 0] = 0;
+	if (exe_only) {
+		err = libs_of_file(exe_fd, exe[0] ? exe : path, libs, msg, msglen);
+		close(exe_fd);
+		return err;
+	}
 	rootfd = proc_root_open(pid);
 	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
 	if (!read_small_file(path, MAX_ENV_BYTES, &env_block, &env_len, &cut))
@@ -355,7 +365,7 @@ static int libs_for(struct follower *f, pid_t pid, bool new_image, struct lib_se
 		*libs = *f->fixed;
 		return 0;
 	}
-	return new_image ? libs_of_new_image(pid, libs, msg, msglen) :
+	return new_image ? libs_of_new_image(pid, false, libs, msg, msglen) :
 			   libs_of_pid(pid, libs, msg, msglen);
 }
 
@@ -412,6 +422,12 @@ static void handle_image(struct follower *f, pid_t pid, uint64_t ts, bool exec)
 		if (exec && f->drain->maps)
 			watch(f, pid, ts);
 		return;
+	}
+	/* The executable first: mapped at exec, it is the one that may already run. */
+	if (exec && !f->opts.fixed_libs && !f->disarmed &&
+	    !libs_of_new_image(pid, true, &libs, msg, sizeof(msg))) {
+		probe_libs(f, pid, &libs, ts, msg, sizeof(msg));
+		lib_set__free(&libs);
 	}
 	if (libs_for(f, pid, exec, &libs, msg, sizeof(msg)))
 		return;		/* gone, or no allocator at all: nothing to probe */

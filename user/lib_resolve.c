@@ -302,6 +302,17 @@ int libs_of_image(int rootfd, int exe_fd, const char *exe_path, const struct ld_
 	return 0;
 }
 
+int libs_of_file(int fd, const char *path, struct lib_set *out, char *msg, size_t msglen)
+{
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = add_candidate(out, fd, path, msg, msglen);
+	if (err < 0)
+		lib_set__free(out);
+	return err < 0 ? err : 0;
+}
+
 int libs_of_paths(char *const paths[], int n, struct lib_set *out, char *msg, size_t msglen)
 {
 	int err = 0;

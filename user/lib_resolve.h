@@ -50,6 +50,9 @@ int libs_of_pid(pid_t pid, struct lib_set *out, char *msg, size_t msglen);
 int libs_of_image(int rootfd, int exe_fd, const char *exe_path, const struct ld_env *env,
 		  struct lib_set *out, char *msg, size_t msglen);
 
+/* The one file open at fd, if it defines allocator functions (an empty set if not). */
+int libs_of_file(int fd, const char *path, struct lib_set *out, char *msg, size_t msglen);
+
 /* Files named with --lib: each must define allocator functions. */
 int libs_of_paths(char *const paths[], int n, struct lib_set *out, char *msg, size_t msglen);
 

@@ -29,7 +29,7 @@
 #include "record.h"
 #include "record_abi.h"
 #include "record_header.h"
-#include "spawn.h"
+#include "held_child.h"
 #include "sys.h"
 #include "record_skel.h"
 #include "safe_open.h"
@@ -81,6 +81,9 @@ struct recorder {
 	struct lib_set fixed_libs;	/* --lib */
 	char exe[4096];			/* the command, found in PATH */
 	int out_fd;
+	double next_tree_check;
+	bool said_tree;
+	struct cli_progress progress;
 	double started;
 	double setup_cpu;	/* our CPU seconds before recording began (BPF load, ELF reading) */
 	struct tape_header hdr;
@@ -444,18 +447,37 @@ static void on_lifecycle(const struct tape_event *ev, void *ctx)
 	}
 }
 
+/* How many followed processes are still alive (BPF forgets each as it exits). */
+static int followed_alive(struct recorder *r)
+{
+	int fd = bpf_map__fd(r->skel->maps.traced_pids), n = 0;
+	__u32 key, next, *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		n += kill(next, 0) == 0 || errno == EPERM;
+		key = next;
+		prev = &key;
+	}
+	return n;
+}
+
+/*
+ * Are the targets still running? With children followed, the recording
+ * goes on until the last of the tree (a daemon's grandchild too) is gone.
+ */
 static bool targets_alive(struct recorder *r)
 {
 	bool any = false;
+	int left;
 
 	if (r->o->mode == MODE_SYSTEM)
 		return true;
 	if (r->o->mode == MODE_COMMAND) {
 		if (!r->child_reaped && waitpid(r->child.pid, &r->child_status, WNOHANG) > 0)
 			r->child_reaped = true;
-		return !r->child_reaped;
+		any = !r->child_reaped;
 	}
-	for (int i = 0; i < r->ntargets; i++) {
+	for (int i = 0; i < r->ntargets && r->o->mode == MODE_PID; i++) {
 		struct target *t = &r->targets[i];
 
 		/* The exit event is the news; this catches a process gone before attach. */
@@ -463,7 +485,21 @@ static bool targets_alive(struct recorder *r)
 			t->alive = false;
 		any |= t->alive;
 	}
-	return any;
+	if (any || !r->o->follow)
+		return any;
+	if (cli_now() < r->next_tree_check)
+		return true;
+	r->next_tree_check = cli_now() + 0.1;
+	left = followed_alive(r);
+	if (left && !r->said_tree && !r->o->quiet) {
+		cli_progress__clear(&r->progress);
+		fprintf(stderr, "bpftape record: %s exited; still recording %d process%s it left "
+			"running (Ctrl-C to stop)\n",
+			r->o->mode == MODE_COMMAND ? r->o->command[0] : "every target", left,
+			left == 1 ? "" : "es");
+		r->said_tree = true;
+	}
+	return left > 0;
 }
 
 static uint64_t total_events(const struct drain_stats *s)
@@ -579,14 +615,12 @@ static void build_header(struct recorder *r)
 }
 
 /* Runs until a signal, -d, the targets' end or a write error; returns why. */
-static const char *run_loop(struct recorder *r, int *status)
+static const char *record_until_done(struct recorder *r, int *status)
 {
-	struct cli_progress progress;
+	struct cli_progress *progress = &r->progress;
 	double deadline = r->o->duration > 0 ? r->started + r->o->duration : 0;
 	char msg[512];
 
-	cli_progress__init(&progress);
-	progress.enabled &= !r->o->quiet;
 	for (;;) {
 		uint64_t before = clock_ns(CLOCK_MONOTONIC);
 		int n = ring_buffer__consume(r->rb);
@@ -609,9 +643,8 @@ static const char *run_loop(struct recorder *r, int *status)
 			return "stopped by an error";
 		}
 		drain__tick(&r->drain, before - MERGE_SLACK_NS);
+		/* Reported once, when the writer finishes. */
 		if (writer__error(&r->writer, msg, sizeof(msg))) {
-			cli_progress__clear(&progress);
-			cli_error("%s", msg);
 			*status = EXIT_FAIL;
 			return "stopped by a write error";
 		}
@@ -626,9 +659,21 @@ static const char *run_loop(struct recorder *r, int *status)
 			return "done";
 		if (!targets_alive(r))
 			return r->o->mode == MODE_COMMAND ? "the command exited" : "every target exited";
-		if (cli_progress__due(&progress))
-			show_progress(r, &progress);
+		if (cli_progress__due(progress))
+			show_progress(r, progress);
 	}
+}
+
+static const char *run_loop(struct recorder *r, int *status)
+{
+	const char *why;
+
+	cli_progress__init(&r->progress);
+	r->progress.enabled &= !r->o->quiet;
+	why = record_until_done(r, status);
+	/* What follows (errors, the summary) starts on a line of its own. */
+	cli_progress__clear(&r->progress);
+	return why;
 }
 
 static int command_status(struct recorder *r)

@@ -51,7 +51,7 @@ _Static_assert(sizeof(struct rec_hdr) == 24, "rec_hdr layout");
 _Static_assert(offsetof(struct rec_hdr, ts) == 16, "rec_hdr.ts offset");
 _Static_assert(sizeof(struct alloc_rec) == 72, "alloc_rec layout");
 _Static_assert(sizeof(struct free_rec) == 56, "free_rec layout");
-_Static_assert(sizeof(struct probe_info) == 24, "probe_info layout");
+_Static_assert(sizeof(struct probe_info) == 16, "probe_info layout");
 _Static_assert(sizeof(struct probe_key) == 16, "probe_key layout");
 _Static_assert(offsetof(struct sys_rec, path) == SYS_REC_FIXED, "SYS_REC_FIXED");
 _Static_assert(offsetof(struct exec_rec, filename) == EXEC_REC_FIXED, "EXEC_REC_FIXED");

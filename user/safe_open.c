@@ -44,7 +44,8 @@ int safe_open(int rootfd, const char *path, uint64_t max_size)
 			return -EINVAL;
 		fd = open(path, flags);
 	} else {
-		fd = open_in_root(rootfd, path, flags | O_PATH);
+		/* openat2 refuses O_PATH with any flag but these. */
+		fd = open_in_root(rootfd, path, O_PATH | O_CLOEXEC);
 		if (fd < 0)
 			return -errno;
 		if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {

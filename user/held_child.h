@@ -3,8 +3,8 @@
  * waits, so that the probes can be attached to its PID; only then does it
  * exec the command, with every probe already on.
  */
-#ifndef BPFTAPE_SPAWN_H
-#define BPFTAPE_SPAWN_H
+#ifndef BPFTAPE_HELD_CHILD_H
+#define BPFTAPE_HELD_CHILD_H
 
 #include <stdbool.h>
 #include <stddef.h>

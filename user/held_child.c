@@ -1,4 +1,4 @@
-/* A command held until its probes are on: see spawn.h. */
+/* A command held until its probes are on: see held_child.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "spawn.h"
+#include "held_child.h"
 
 int spawn_held(const char *exe, char *const argv[], bool stdout_to_stderr, struct spawned *s,
 	       char *msg, size_t msglen)
