@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "drain.h"
 #include "record_skel.h"
+#include "safe_open.h"
 #include "syscalls.h"
 
 #define CHUNK_MAX_AGE 0.5	/* seconds: a crash loses at most this, plus the writer's queue */
@@ -45,6 +46,7 @@ int drain__init(struct drain *d, struct record_bpf *skel, struct writer *w,
 	d->zero_ns = zero_ns;
 	d->chunk_bytes = 1 << 20;
 	merge__init(&d->merge);
+	u64map__init(&d->named_tids);
 	pthread_mutex_init(&d->post_lock, NULL);
 	return 0;
 }
@@ -54,6 +56,7 @@ void drain__free(struct drain *d)
 	tape_encoder__free(d->enc);
 	free(d->loss_seen);
 	merge__free(&d->merge);
+	u64map__free(&d->named_tids);
 	while (d->posted) {
 		struct posted_event *p = d->posted;
 
@@ -125,6 +128,15 @@ void drain__add(struct drain *d, const struct tape_event *ev)
 {
 	bool pending = d->drop_last_ts != 0;
 
+	/*
+	 * Loss records are never dropped, whatever the cap: one stands for
+	 * many events, and the tape must say what it lacks. They are few (a
+	 * poll of the counters at most every 200 ms), so the cap holds.
+	 */
+	if (ev->type == TAPE_EV_LOSS) {
+		encode(d, ev);
+		return;
+	}
 	/* Room for this chunk as it stands, plus a worst-case record. */
 	if (!writer__has_room(d->writer, tape_encoder__size(d->enc) + 512)) {
 		unsigned kind = ev->type < EV_KINDS ? ev->type : 0;
@@ -286,6 +298,35 @@ static void encode_sink(const struct tape_event *ev, void *ctx)
 	drain__add(ctx, ev);
 }
 
+/*
+ * -a: a thread's name before its first event (the tools name threads by
+ * comm records). A name the thread takes later comes as a comm record.
+ */
+static void name_thread(struct drain *d, const struct tape_event *ev)
+{
+	char path[64], *comm = NULL;
+	bool seen;
+	size_t len;
+	int cut;
+	uint64_t *v;
+
+	if (!ev->tid || ev->type == TAPE_EV_COMM || ev->type == TAPE_EV_EXEC)
+		return;
+	v = u64map__upsert(&d->named_tids, ev->tid, &seen);
+	if (!v || seen)
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", ev->pid, ev->tid);
+	if (!read_small_file(path, 64, &comm, &len, &cut)) {
+		struct tape_event c = { .type = TAPE_EV_COMM, .pid = ev->pid, .tid = ev->tid,
+					.ts = ev->ts };
+
+		c.comm.name = comm;
+		c.comm.len = strcspn(comm, "\n");
+		drain__add(d, &c);
+		free(comm);
+	}
+}
+
 int drain__sample(void *ctx, void *data, size_t size)
 {
 	struct drain *d = ctx;
@@ -316,7 +357,18 @@ int drain__sample(void *ctx, void *data, size_t size)
 		if (path[0] == '/')
 			maps_tracker__register_file(d->maps, path, path);
 	}
+	if (ev.type == TAPE_EV_FORK && (ev.fork.flags & TAPE_FORK_THREAD))
+		d->stats.thread_forks++;
+	if (d->name_threads)
+		name_thread(d, &ev);
 	drain__add(d, &ev);
+	if (ev.type == TAPE_EV_EXIT) {
+		if (d->name_threads)
+			u64map__del(&d->named_tids, ev.tid, NULL);
+		/* Its mappings are written; keeping them would grow with every process (-a). */
+		if (d->maps && (ev.exit.flags & TAPE_EXIT_PROCESS))
+			maps_tracker__drop(d->maps, ev.pid);
+	}
 	if (d->on_lifecycle && (ev.type == TAPE_EV_FORK || ev.type == TAPE_EV_EXEC ||
 				ev.type == TAPE_EV_EXIT || ev.type == TAPE_EV_COMM))
 		d->on_lifecycle(&ev, d->hook_ctx);
@@ -428,8 +480,10 @@ static void flush_posted(struct drain *d)
 		struct posted_event *p = list;
 
 		list = p->next;
-		if (p->ev.type == TAPE_EV_LOSS && !p->ev.loss.count)
+		if (p->ev.type == TAPE_EV_LOSS && !p->ev.loss.count) {
 			d->stats.follow_gaps++;
+			d->stats.gap_ns += p->ev.ts - p->ev.loss.first_ts;
+		}
 		drain__add(d, &p->ev);
 		free(p);
 	}

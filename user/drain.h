@@ -16,6 +16,7 @@
 #include "merge.h"
 #include "record_abi.h"
 #include "tape.h"
+#include "u64map.h"
 #include "writer.h"
 
 struct record_bpf;
@@ -25,6 +26,8 @@ struct drain_stats {
 	uint64_t lost_bpf;		/* counted in BPF: buffer full, no room, no return */
 	uint64_t lost_writer;		/* dropped at the memory cap */
 	uint64_t follow_gaps;		/* loss records of unknown count */
+	uint64_t gap_ns;		/* the time they cover, summed */
+	uint64_t thread_forks;		/* fork records that made threads, not processes */
 	uint64_t chunks;
 };
 
@@ -51,6 +54,13 @@ struct drain {
 	/* The recorder's reaction to lifecycle events (follow, targets). */
 	void (*on_lifecycle)(const struct tape_event *ev, void *ctx);
 	void *hook_ctx;
+	/*
+	 * With -a, threads come and go without the recorder having named them:
+	 * the first event of each is preceded by its name (named_tids), and
+	 * the set forgets a thread when it exits, so that it stays small.
+	 */
+	bool name_threads;
+	struct u64map named_tids;
 	/* Sharded ring buffers: records wait here to be released in time order. */
 	struct shard_merge merge;
 	struct drain_stats stats;

@@ -649,6 +649,18 @@ static void wait_until(struct follower *f, double when)
 	pthread_cond_timedwait(&f->cond, &f->lock, &ts);
 }
 
+/* Is another exec of the same process waiting behind this one? */
+static bool exec_again_queued(struct follower *f, const struct follow_work *w)
+{
+	bool again = false;
+
+	pthread_mutex_lock(&f->lock);
+	for (const struct follow_work *q = f->work; q && !again; q = q->next)
+		again = q->kind == WORK_EXEC && q->pid == w->pid;
+	pthread_mutex_unlock(&f->lock);
+	return again;
+}
+
 static void do_work(struct follower *f, const struct follow_work *w)
 {
 	bool known;
@@ -658,6 +670,13 @@ static void do_work(struct follower *f, const struct follow_work *w)
 		handle_fork(f, w);
 		break;
 	case WORK_EXEC:
+		/*
+		 * The image it made is already replaced (sh -c 'exec prog'): what
+		 * runs now is the later exec's, judged from that one's time.
+		 */
+		if (exec_again_queued(f, w))
+			break;
+		/* fall through */
 	case WORK_RENAMED:
 		pthread_mutex_lock(&f->lock);
 		known = find_proc(f, w->pid) != NULL;

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,24 +171,46 @@ static void process_name(pid_t pid, char *buf, size_t len)
 	}
 }
 
+/*
+ * The file mapped at start-end of pid, open: through map_files, exactly
+ * what is mapped (needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), else by
+ * its name inside the process's root.
+ */
+static int open_mapped(pid_t pid, unsigned long long start, unsigned long long end,
+		       const char *file, int *rootfd)
+{
+	char open_path[96];
+	int fd;
+
+	snprintf(open_path, sizeof(open_path), "/proc/%d/map_files/%llx-%llx", pid, start, end);
+	fd = safe_open(-1, open_path, MAX_ELF_BYTES);
+	if (fd != -EPERM && fd != -EACCES)
+		return fd;
+	if (*rootfd < 0)
+		*rootfd = proc_root_open(pid);
+	return *rootfd < 0 ? *rootfd : safe_open(*rootfd, file, MAX_ELF_BYTES);
+}
+
 int libs_of_pid(pid_t pid, struct lib_set *out, char *msg, size_t msglen)
 {
 	char path[64], name[32], *maps = NULL, *save = NULL;
 	size_t len;
-	int err, cut;
+	int err, cut, rootfd = -1;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	err = read_small_file(path, MAX_MAPS_BYTES, &maps, &len, &cut);
 	if (err) {
-		snprintf(msg, msglen, err == -ENOENT ? "no process with PID %d" :
-			 "cannot read /proc/%d/maps: %s", pid, strerror(-err));
-		return err;
+		if (err == -ENOENT || err == -ESRCH)
+			snprintf(msg, msglen, "no process with PID %d (it has exited)", pid);
+		else
+			snprintf(msg, msglen, "cannot read /proc/%d/maps: %s", pid, strerror(-err));
+		return err == -ENOENT ? -ESRCH : err;
 	}
 	for (char *line = strtok_r(maps, "\n", &save); line && err >= 0;
 	     line = strtok_r(NULL, "\n", &save)) {
 		unsigned long long start, end;
-		char perms[8], open_path[96];
+		char perms[8];
 		const char *file;
 		int n = 0, fd;
 
@@ -196,16 +219,19 @@ int libs_of_pid(pid_t pid, struct lib_set *out, char *msg, size_t msglen)
 		file = line + n;
 		if (file[0] != '/' || !strchr(perms, 'x'))
 			continue;
-		/* Exactly the file mapped there, even if replaced or deleted since. */
-		snprintf(open_path, sizeof(open_path), "/proc/%d/map_files/%llx-%llx", pid, start,
-			 end);
-		fd = safe_open(-1, open_path, MAX_ELF_BYTES);
+		fd = open_mapped(pid, start, end, file, &rootfd);
 		if (fd < 0)
 			continue;
 		err = add_candidate(out, fd, file, msg, msglen);
 		close(fd);
 	}
 	free(maps);
+	if (rootfd >= 0)
+		close(rootfd);
+	if (!err && !out->n && kill(pid, 0) && errno == ESRCH) {
+		snprintf(msg, msglen, "process %d exited while its probes were being attached", pid);
+		return -ESRCH;
+	}
 	if (err < 0) {
 		lib_set__free(out);
 		return err;

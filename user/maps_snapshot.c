@@ -12,8 +12,10 @@
 #include "cli.h"
 #include "elf_file.h"
 #include "maps_snapshot.h"
+#include "safe_open.h"
 
 #define RESCAN_INTERVAL 0.1
+#define MAX_ELF_BYTES (4ull << 30)
 
 struct file_id {
 	uint8_t id[BUILD_ID_MAX];
@@ -117,22 +119,35 @@ static size_t build_id_of(struct maps_tracker *t, const char *path)
 	uint64_t key, *idx;
 	char msg[256];
 
-	if (stat(path, &st))
+	int fd;
+
+	/* A path a traced process chose: never a FIFO or a device, never blocking. */
+	fd = safe_open(-1, path, MAX_ELF_BYTES);
+	if (fd < 0)
 		return SIZE_MAX;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return SIZE_MAX;
+	}
 	key = file_key(st.st_dev, st.st_ino);
 	idx = u64map__get(&t->build_ids, key);
-	if (idx)
+	if (idx) {
+		close(fd);
 		return *idx;
+	}
 	id = grow_array(t->ids, &t->ids_cap, t->nids + 1, sizeof(*id));
-	if (!id)
+	if (!id) {
+		close(fd);
 		return SIZE_MAX;
+	}
 	t->ids = id;
 	id = &t->ids[t->nids];
 	id->len = 0;
-	if (elf_file__open(&elf, path, msg, sizeof(msg)) == 0) {
+	if (elf_file__open_fd(&elf, fd, path, msg, sizeof(msg)) == 0) {
 		elf_file__build_id(elf, id->id, &id->len);
 		elf_file__close(elf);
 	}
+	close(fd);
 	if (u64map__put(&t->build_ids, key, t->nids))
 		return SIZE_MAX;
 	return t->nids++;
@@ -291,6 +306,24 @@ void maps_tracker__forget(struct maps_tracker *t, pid_t pid)
 		clear_maps(p);
 		p->gone = false;
 		p->last_scan = 0;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+void maps_tracker__drop(struct maps_tracker *t, pid_t pid)
+{
+	uint64_t idx, moved;
+
+	pthread_mutex_lock(&t->lock);
+	if (u64map__del(&t->pids, pid, &idx)) {
+		clear_maps(&t->procs[idx]);
+		free(t->procs[idx].maps);
+		/* The last entry takes its place. */
+		moved = --t->nprocs;
+		if (idx != moved) {
+			t->procs[idx] = t->procs[moved];
+			u64map__put(&t->pids, t->procs[idx].pid, idx);
+		}
 	}
 	pthread_mutex_unlock(&t->lock);
 }

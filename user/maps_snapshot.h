@@ -62,6 +62,8 @@ void maps_tracker__need(struct maps_tracker *t, pid_t pid, uint64_t addr, uint64
 			event_sink emit, void *ctx);
 /* After exec: the process's old mappings are gone. */
 void maps_tracker__forget(struct maps_tracker *t, pid_t pid);
+/* After exit: the process and what was known of it go. */
+void maps_tracker__drop(struct maps_tracker *t, pid_t pid);
 /*
  * Remembers the file at open_path (through /proc/PID/root, say) under the
  * name shown, for turning device and inode into a path.

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/types.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -32,6 +33,51 @@ static bool privileged(void)
 	if (syscall(SYS_capget, &hdr, data))
 		return geteuid() == 0;
 	return has_cap(data, CAP_SYS_ADMIN) || (has_cap(data, CAP_BPF) && has_cap(data, CAP_PERFMON));
+}
+
+bool preflight_has_cap(int cap)
+{
+	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct data[2] = { 0 };
+
+	if (syscall(SYS_capget, &hdr, data))
+		return geteuid() == 0;
+	return has_cap(data, cap);
+}
+
+/* The real and effective user IDs of a process. */
+static int process_uids(pid_t pid, unsigned long *ruid, unsigned long *euid)
+{
+	char path[64], line[256];
+	FILE *f;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "Uid: %lu %lu", ruid, euid) == 2;
+	fclose(f);
+	return found ? 0 : -EIO;
+}
+
+int preflight_may_trace(pid_t pid, char *msg, size_t msglen)
+{
+	unsigned long ruid, euid;
+	int err = process_uids(pid, &ruid, &euid);
+
+	if (err) {
+		snprintf(msg, msglen, "no process with PID %d", pid);
+		return -ESRCH;
+	}
+	/* What ptrace would ask of us: the same user, or CAP_SYS_PTRACE. */
+	if ((ruid == getuid() && euid == getuid()) || preflight_has_cap(CAP_SYS_PTRACE))
+		return 0;
+	snprintf(msg, msglen,
+		 "process %d belongs to user %lu: recording another user's process needs "
+		 "CAP_SYS_PTRACE (or root) as well as CAP_BPF and CAP_PERFMON", pid, euid);
+	return -EPERM;
 }
 
 /* Is the running kernel at least major.minor? */

@@ -7,7 +7,18 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 int preflight_check(bool need_uprobes, char *msg, size_t msglen);
+
+/* Is the capability in our effective set? */
+bool preflight_has_cap(int cap);
+
+/*
+ * May we record process pid? Another user's process needs CAP_SYS_PTRACE,
+ * as ptrace would: BPF alone would let CAP_BPF read anyone's calls.
+ * Returns 0 or a negative errno with msg.
+ */
+int preflight_may_trace(pid_t pid, char *msg, size_t msglen);
 
 #endif

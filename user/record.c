@@ -195,6 +195,9 @@ static int resolve_targets(struct recorder *r, char *msg, size_t msglen)
 			snprintf(msg, msglen, "no process with PID %u", o->pids[i]);
 			return -ESRCH;
 		}
+		err = preflight_may_trace(tgid, msg, msglen);
+		if (err)
+			return err;
 		for (int j = 0; j < r->ntargets; j++)
 			dup |= r->targets[j].pid == tgid;
 		if (dup)
@@ -513,14 +516,19 @@ static uint64_t total_events(const struct drain_stats *s)
 
 static void show_progress(struct recorder *r, struct cli_progress *p)
 {
-	char n[32], rate[32], bytes[32];
+	char n[32], rate[32], bytes[32], behind[64] = "";
 	double secs = cli_now() - r->started;
-	uint64_t events = total_events(&r->drain.stats);
+	uint64_t events = total_events(&r->drain.stats), waiting;
+	double backlog = writer__backlog(&r->writer, &waiting);
 
-	cli_progress__show(p, "recording: %s events (%s/s), %s written, %llu lost", 
+	/* The disk falling behind is what a crash would lose: show it when it is. */
+	if (backlog >= 0.1)
+		snprintf(behind, sizeof(behind), ", %.1f s (%s) waiting to be written", backlog,
+			 cli_bytes(bytes, sizeof(bytes), waiting));
+	cli_progress__show(p, "recording: %s events (%s/s), %s written%s, %llu lost",
 			   cli_count(n, sizeof(n), events),
 			   cli_count(rate, sizeof(rate), secs > 0 ? events / secs : 0),
-			   cli_bytes(bytes, sizeof(bytes), r->writer.bytes_written),
+			   cli_bytes(bytes, sizeof(bytes), r->writer.bytes_written), behind,
 			   (unsigned long long)(r->drain.stats.lost_bpf + r->drain.stats.lost_writer));
 }
 
@@ -552,6 +560,8 @@ static void print_summary(struct recorder *r, const char *stop_reason)
 			continue;
 		fprintf(stderr, "%s%s %llu", first ? "" : ", ", tape_type_name(k),
 			(unsigned long long)s->events[k]);
+		if (k == EV_FORK && s->thread_forks)
+			fprintf(stderr, " (%llu of them threads)", (unsigned long long)s->thread_forks);
 		first = false;
 	}
 	fprintf(stderr, "%s\n", first ? "no events" : "");
@@ -560,11 +570,14 @@ static void print_summary(struct recorder *r, const char *stop_reason)
 		fprintf(stderr, ", %llu in BPF (ring buffer full or no room: try --ringbuf-size)",
 			(unsigned long long)s->lost_bpf);
 	if (s->lost_writer)
-		fprintf(stderr, ", %llu at the memory cap (the disk was too slow: try --max-memory)",
+		fprintf(stderr, ", %llu while writing was more than a second or the memory cap behind "
+			"(the disk was too slow)",
 			(unsigned long long)s->lost_writer);
 	if (s->follow_gaps)
-		fprintf(stderr, "; %llu followed processes ran unprobed until attached (loss records say when)",
-			(unsigned long long)s->follow_gaps);
+		fprintf(stderr, "; gaps: %llu time%s a process ran an allocator before its probes were "
+			"on, %.1f ms in all (loss records say which and when)",
+			(unsigned long long)s->follow_gaps, s->follow_gaps == 1 ? "" : "s",
+			s->gap_ns / 1e6);
 	fprintf(stderr, "\n");
 	/*
 	 * Our own cost: BPF runs in the targets' time; this is the drain,
@@ -800,6 +813,7 @@ static int start(struct recorder *r, char *msg, size_t msglen)
 		return err;
 	}
 	r->drain_ready = true;
+	r->drain.name_threads = o->mode == MODE_SYSTEM;
 	r->drain.on_lifecycle = on_lifecycle;
 	r->drain.hook_ctx = r;
 	if (o->alloc) {
@@ -890,6 +904,15 @@ int do_record(int argc, char **argv)
 		say_recording(&r);
 		status = EXIT_OK;
 		reason = run_loop(&r, &status);
+		/*
+		 * A SIGTERM or SIGHUP meant for the recording goes to the command
+		 * it started too, rather than leaving it orphaned. (Ctrl-C reaches
+		 * both from the terminal.) After -d or a write error, the command
+		 * keeps running, unrecorded, and command_status says so.
+		 */
+		if (o.mode == MODE_COMMAND && (stop_signal == SIGTERM || stop_signal == SIGHUP) &&
+		    !r.child_reaped)
+			kill(r.child.pid, stop_signal);
 	}
 	if (err) {
 		cli_error("%s", msg);

@@ -3,12 +3,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "byte_output.h"
 #include "mwrap.h"
 #include "writer.h"
 
 #define QUEUE_SLOTS 4096
+/* A crash loses what waits to be written: at most this much of it, in time. */
+#define MAX_BACKLOG_NS (1000ull * 1000 * 1000)
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static int add_mwrap(const struct tape_event *ev, void *ctx)
 {
@@ -50,6 +61,8 @@ static void *writer_main(void *arg)
 		c = w->queue[w->head];
 		w->head = (w->head + 1) % w->slots;
 		__atomic_store_n(&w->count, w->count - 1, __ATOMIC_RELAXED);
+		/* The chunk being written counts as waiting until it is written. */
+		w->oldest_ns = w->queued_at[(w->head + w->slots - 1) % w->slots];
 		pthread_cond_signal(&w->space);
 		pthread_mutex_unlock(&w->lock);
 
@@ -58,6 +71,7 @@ static void *writer_main(void *arg)
 		tape_raw_chunk__free(&c);
 
 		pthread_mutex_lock(&w->lock);
+		w->oldest_ns = w->count ? w->queued_at[w->head] : 0;
 		if (err && !w->err) {
 			w->err = err;
 			snprintf(w->errmsg, sizeof(w->errmsg), "cannot write %s: %s%s", w->path,
@@ -81,8 +95,10 @@ int writer__start(struct writer *w, int fd, const char *path, enum output_format
 	w->format = format;
 	w->cap_bytes = cap_bytes;
 	w->slots = QUEUE_SLOTS;
+	w->max_age_ns = MAX_BACKLOG_NS;
 	w->queue = calloc(w->slots, sizeof(*w->queue));
-	if (!w->queue)
+	w->queued_at = calloc(w->slots, sizeof(*w->queued_at));
+	if (!w->queue || !w->queued_at)
 		return -ENOMEM;
 	if (format == OUTPUT_NATIVE) {
 		err = tape_writer__open(&w->tape, fd, h, &opts);
@@ -117,8 +133,19 @@ bool writer__has_room(struct writer *w, size_t more)
 	 * disk with slow, small chunks must end in counted losses, not in a
 	 * full queue.
 	 */
+	uint64_t oldest = w->oldest_ns;
+
 	return w->queued_bytes + more <= w->cap_bytes &&
-	       __atomic_load_n(&w->count, __ATOMIC_RELAXED) < w->slots;
+	       __atomic_load_n(&w->count, __ATOMIC_RELAXED) < w->slots &&
+	       (!oldest || mono_ns() - oldest < w->max_age_ns);
+}
+
+double writer__backlog(struct writer *w, uint64_t *bytes)
+{
+	uint64_t oldest = w->oldest_ns;
+
+	*bytes = w->queued_bytes;
+	return oldest ? (mono_ns() - oldest) / 1e9 : 0;
 }
 
 void writer__push(struct writer *w, struct tape_raw_chunk *c)
@@ -132,6 +159,9 @@ void writer__push(struct writer *w, struct tape_raw_chunk *c)
 	while (w->count == w->slots)
 		pthread_cond_wait(&w->space, &w->lock);
 	w->queue[(w->head + w->count) % w->slots] = *c;
+	w->queued_at[(w->head + w->count) % w->slots] = mono_ns();
+	if (!w->oldest_ns)
+		w->oldest_ns = w->queued_at[(w->head + w->count) % w->slots];
 	__atomic_store_n(&w->count, w->count + 1, __ATOMIC_RELAXED);
 	w->queued_bytes += c->len;
 	pthread_cond_signal(&w->cond);
@@ -178,5 +208,6 @@ int writer__finish(struct writer *w, char *msg, size_t msglen)
 	pthread_cond_destroy(&w->cond);
 	pthread_cond_destroy(&w->space);
 	free(w->queue);
+	free(w->queued_at);
 	return err;
 }

@@ -29,6 +29,9 @@ struct writer {
 	size_t head, count, slots;
 	_Atomic uint64_t queued_bytes;
 	uint64_t cap_bytes;
+	uint64_t *queued_at;		/* per slot: when the chunk was queued (CLOCK_MONOTONIC ns) */
+	_Atomic uint64_t oldest_ns;	/* the oldest chunk still to write; 0: none */
+	uint64_t max_age_ns;		/* beyond this backlog, events are counted as lost */
 	bool closing;
 	int err;
 	char errmsg[256];
@@ -48,8 +51,14 @@ struct writer {
  */
 int writer__start(struct writer *w, int fd, const char *path, enum output_format format,
 		  const struct tape_header *h, uint64_t cap_bytes, char *msg, size_t msglen);
-/* Would `more` raw bytes fit under the memory cap, with a queue slot for their chunk? */
+/*
+ * Would `more` raw bytes fit under the memory cap, with a queue slot for
+ * their chunk, and is the oldest chunk waiting younger than the backlog
+ * bound (a second)? What is held waiting is what a crash would lose.
+ */
 bool writer__has_room(struct writer *w, size_t more);
+/* How far behind the writer is: seconds of the oldest chunk waiting, and bytes waiting. */
+double writer__backlog(struct writer *w, uint64_t *bytes);
 /* Hands a chunk over; the writer owns its buffer. Never blocks. */
 void writer__push(struct writer *w, struct tape_raw_chunk *c);
 /* Writes what is queued, ends the output, joins the thread. 0 or -errno with msg. */
