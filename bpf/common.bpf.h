@@ -126,16 +126,36 @@ static __always_inline void *ring(void)
 	return bpf_map_lookup_elem(&shards, &shard);
 }
 
+/* Bytes each CPU has written since it last woke the reader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} unwoken SEC(".maps") __weak;
+
 /*
  * Wake the reader only when enough is waiting: a wake-up per record would
- * cost more than the record. The reader also polls with a short timeout.
+ * cost more than the record. Each CPU counts what it wrote since its last
+ * wake-up (a per-CPU slot: cheaper than asking the ring buffer, and never a
+ * wake-up per record once the threshold is passed). The reader also polls
+ * with a short timeout, for what stays below the threshold.
  */
-static __always_inline __u64 wakeup_flags(void *rb)
+static __always_inline __u64 wakeup_flags(__u32 size)
 {
+	__u32 zero = 0;
+	__u64 *n;
+
 	if (!cfg.wakeup_bytes)
 		return 0;
-	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes ?
-	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	n = bpf_map_lookup_elem(&unwoken, &zero);
+	if (!n)
+		return 0;
+	*n += size;
+	if (*n < cfg.wakeup_bytes)
+		return BPF_RB_NO_WAKEUP;
+	*n = 0;
+	return BPF_RB_FORCE_WAKEUP;
 }
 
 static __always_inline void fill_hdr(struct rec_hdr *h, __u32 kind, __u32 size, __u64 pid_tgid,
@@ -155,7 +175,7 @@ static __always_inline void emit(void *data, __u32 size, __u32 kind, __u64 ts)
 {
 	void *rb = ring();
 
-	if (!rb || bpf_ringbuf_output(rb, data, size, wakeup_flags(rb)))
+	if (!rb || bpf_ringbuf_output(rb, data, size, wakeup_flags(size)))
 		count_loss(LOSS_RINGBUF, kind, ts);
 }
 

@@ -65,10 +65,8 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(proc_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
-	__u32 tid = BPF_CORE_READ(task, pid), tgid = BPF_CORE_READ(task, tgid), old = old_pid,
-	      zero = 0;
+	__u32 tgid = BPF_CORE_READ(task, tgid), old = old_pid, zero = 0;
 	__u64 now = bpf_ktime_get_ns();
-	struct sys_inflight *in;
 	struct exec_rec *r;
 	long n;
 
@@ -77,17 +75,6 @@ int BPF_PROG(proc_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	bpf_map_delete_elem(&probe_cache, &tgid);
 	if (!task_traced(task))
 		return 0;
-	/*
-	 * A thread other than the leader that calls execve takes the leader's
-	 * ID: move its execve in progress so that its return finds it.
-	 */
-	if (old != tid) {
-		in = bpf_map_lookup_elem(&sys_inflight, &old);
-		if (in) {
-			bpf_map_update_elem(&sys_inflight, &tid, in, BPF_ANY);
-			bpf_map_delete_elem(&sys_inflight, &old);
-		}
-	}
 	r = bpf_map_lookup_elem(&exec_scratch, &zero);
 	if (!r)
 		return 0;
@@ -105,15 +92,15 @@ int BPF_PROG(proc_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *task)
 {
-	__u32 tid = BPF_CORE_READ(task, pid), tgid = BPF_CORE_READ(task, tgid);
+	__u32 tgid = BPF_CORE_READ(task, tgid);
 	__u64 now = bpf_ktime_get_ns();
 	struct sys_inflight *in;
 	struct exit_rec r = {};
 	bool group_dead;
 
 	if (!task_traced(task))
-		goto forget;
-	in = bpf_map_lookup_elem(&sys_inflight, &tid);
+		return 0;
+	in = sys_thread(task, false);
 	if (in && in->active) {
 		/* The thread died inside a syscall: write it, marked as never returning. */
 		in->active = 0;
@@ -134,8 +121,6 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 		bpf_map_delete_elem(&traced_pids, &tgid);	/* its PID may be reused */
 	if (group_dead)
 		bpf_map_delete_elem(&vma_cache, &tgid);
-forget:
-	bpf_map_delete_elem(&sys_inflight, &tid);
 	return 0;
 }
 

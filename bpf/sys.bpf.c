@@ -9,14 +9,6 @@
 #include "sys.h"
 #include "sys_inflight.bpf.h"
 
-/* A zeroed value to create map entries from: too large for the BPF stack. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct sys_inflight);
-} sys_zero SEC(".maps");
-
 static __always_inline bool syscall_selected(long nr)
 {
 	if (nr < 0)
@@ -31,21 +23,6 @@ static __always_inline int path_arg_of(long nr)
 	if (nr < 0 || nr >= SYSCALL_SLOTS)
 		return -1;
 	return cfg.path_arg[nr];
-}
-
-/* The thread's entry, created on its first syscall and reused until it exits. */
-static __always_inline struct sys_inflight *inflight_for(__u32 tid)
-{
-	struct sys_inflight *in = bpf_map_lookup_elem(&sys_inflight, &tid);
-	__u32 zero = 0;
-	void *blank;
-
-	if (in)
-		return in;
-	blank = bpf_map_lookup_elem(&sys_zero, &zero);
-	if (!blank || bpf_map_update_elem(&sys_inflight, &tid, blank, BPF_NOEXIST))
-		return NULL;
-	return bpf_map_lookup_elem(&sys_inflight, &tid);
 }
 
 /*
@@ -79,23 +56,24 @@ SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now;
-	__u32 tid = (__u32)id;
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct sys_inflight *in;
 	int path;
 
 	if (!cfg.trace_syscalls || !syscall_selected(nr))
 		return 0;
 	/*
-	 * With a PID filter, a thread has an entry only if it was traced when
-	 * the entry was made, and every exit deletes it: the entry alone says
-	 * "traced", which saves a hash lookup on every syscall.
+	 * With a PID filter, a thread has storage only if it was traced when
+	 * the storage was made, and a traced process stays traced until it
+	 * exits: the storage alone says "traced", which saves the lookup of
+	 * the process on every syscall.
 	 */
-	in = cfg.filter_pids ? bpf_map_lookup_elem(&sys_inflight, &tid) : NULL;
+	in = cfg.filter_pids ? sys_thread(task, false) : NULL;
 	if (!in && !traced(id))
 		return 0;
 	now = bpf_ktime_get_ns();
 	if (!in)
-		in = inflight_for(tid);
+		in = sys_thread(task, true);
 	if (!in) {
 		count_loss(LOSS_INFLIGHT, EV_SYSCALL, now);
 		return 0;
@@ -132,8 +110,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct sys_inflight *in = bpf_map_lookup_elem(&sys_inflight, &tid);
+	struct sys_inflight *in = sys_thread(bpf_get_current_task_btf(), false);
 	int path;
 
 	if (!in || !in->active)

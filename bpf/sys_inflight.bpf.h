@@ -1,7 +1,9 @@
 /*
- * Syscalls in progress, one entry per thread: written by sys.bpf.c, and by
- * proc.bpf.c for the calls a thread never returns from (it died, or exec
- * changed its thread ID). Include common.bpf.h and sys.h first.
+ * Syscalls in progress, one per thread, in task-local storage (one pointer
+ * away from the task, freed with it; a hash map by thread ID cost two
+ * lookups per syscall): written by sys.bpf.c, and by proc.bpf.c for the
+ * calls a thread never returns from. A thread that calls execve keeps its
+ * storage as it takes the leader's ID. Include common.bpf.h and sys.h first.
  */
 #ifndef BPFTAPE_SYS_INFLIGHT_BPF_H
 #define BPFTAPE_SYS_INFLIGHT_BPF_H
@@ -13,11 +15,17 @@ struct sys_inflight {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 32768);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct sys_inflight);
-} sys_inflight SEC(".maps") __weak;
+} sys_threads SEC(".maps") __weak;
+
+static __always_inline struct sys_inflight *sys_thread(struct task_struct *task, bool create)
+{
+	return bpf_task_storage_get(&sys_threads, task, 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
 
 /* Sends the record with only the path bytes it holds. */
 static __always_inline void sys_emit(struct sys_inflight *in)
