@@ -172,6 +172,13 @@ static unsigned mwrap_words(struct mwrap_writer *w, const struct tape_event *ev,
 		words[0] = a->ptr | MWRAP_FREE;
 		return 1;
 	}
+	if (!result && (ev->type == TAPE_EV_REALLOC || ev->type == TAPE_EV_REALLOCARRAY) &&
+	    a->ptr && !(a->ptr & TAG_MASK) &&
+	    (ev->type == TAPE_EV_REALLOC ? !a->size : !a->size || !a->nmemb)) {
+		/* glibc's realloc(p, 0) frees p and returns NULL: mwrap sees that free. */
+		words[0] = a->ptr | MWRAP_FREE;
+		return 1;
+	}
 	if (!result || (ev->type == TAPE_EV_POSIX_MEMALIGN && a->err)) {
 		w->drops.failed++;
 		return 0;
