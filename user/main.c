@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "self_test.h"
 
 static const struct command {
 	const char *name;
@@ -58,6 +59,9 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_OK;
 	}
+	/* The loop `record --self-test` records: not a command of its own. */
+	if (!strcmp(argv[1], "__self-test-loop"))
+		return self_test_loop(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
 		printf("bpftape %s\n", BPFTAPE_VERSION);
 		return EXIT_OK;

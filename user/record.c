@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "drain.h"
+#include "event_print.h"
 #include "follow.h"
 #include "lib_resolve.h"
 #include "output_file.h"
@@ -33,6 +34,7 @@
 #include "sys.h"
 #include "record_skel.h"
 #include "safe_open.h"
+#include "self_test.h"
 
 #define POLL_MS 100
 /* Busy ring buffers are read every DRAIN_PAUSE_NS, unless DRAIN_BATCH records waited. */
@@ -595,6 +597,42 @@ static void print_summary(struct recorder *r, const char *stop_reason)
 	fprintf(stderr, "\n");
 }
 
+/* The summary as one JSON object: for scripts, and what tests read. */
+static void print_summary_json(struct recorder *r, const char *stop_reason, int status)
+{
+	const struct drain_stats *s = &r->drain.stats;
+	FILE *out = strcmp(r->o->output, "-") ? stdout : stderr;
+	double secs = cli_now() - r->started, cpu = cpu_seconds() - r->setup_cpu;
+	uint64_t events = total_events(s);
+	struct rusage ru;
+	bool first = true;
+
+	getrusage(RUSAGE_SELF, &ru);
+	fprintf(out, "{\"stopped\":");
+	print_json_string(out, stop_reason, strlen(stop_reason));
+	fprintf(out, ",\"seconds\":%.3f,\"output\":", secs);
+	print_json_string(out, r->o->output, strlen(r->o->output));
+	fprintf(out, ",\"events\":%llu,\"bytes\":%llu,\"kinds\":{", (unsigned long long)events,
+		(unsigned long long)r->writer.bytes_written);
+	for (int k = 1; k < EV_KINDS; k++) {
+		if (!s->events[k])
+			continue;
+		fprintf(out, "%s\"%s\":%llu", first ? "" : ",", tape_type_name(k),
+			(unsigned long long)s->events[k]);
+		first = false;
+	}
+	fprintf(out, "},\"thread_forks\":%llu", (unsigned long long)s->thread_forks);
+	fprintf(out, ",\"lost\":{\"total\":%llu,\"bpf\":%llu,\"writer\":%llu}",
+		(unsigned long long)(s->lost_bpf + s->lost_writer), (unsigned long long)s->lost_bpf,
+		(unsigned long long)s->lost_writer);
+	fprintf(out, ",\"gaps\":{\"count\":%llu,\"seconds\":%.6f}", (unsigned long long)s->follow_gaps,
+		s->gap_ns / 1e9);
+	fprintf(out, ",\"recorder\":{\"cpu_seconds\":%.3f,\"ns_per_event\":%.0f,\"setup_seconds\":%.3f,"
+		"\"peak_rss_bytes\":%llu}", cpu, events ? cpu * 1e9 / events : 0, r->setup_cpu,
+		(unsigned long long)ru.ru_maxrss * 1024);
+	fprintf(out, ",\"exit_status\":%d}\n", status);
+}
+
 /* The header, now that the targets and their allocators are known. */
 static void build_header(struct recorder *r)
 {
@@ -745,6 +783,11 @@ static void say_recording(struct recorder *r)
 	if (o->mode == MODE_SYSTEM)
 		fprintf(stderr, "bpftape record: recording the whole system to %s; Ctrl-C to stop\n",
 			o->output);
+	if (o->mode == MODE_SYSTEM && o->alloc && r->follow.opts.system_wide)
+		fprintf(stderr, "bpftape record: every process using %s now traps into the kernel on "
+			"each allocator call (bpftape record --self-test says what that costs here); "
+			"--comm, --uid or --cgroup limit it to the processes that match\n",
+			r->system_libs.n ? r->system_libs.libs[0].shown : "the allocator");
 	else if (o->mode == MODE_COMMAND)
 		fprintf(stderr, "bpftape record: recording %s (PID %d) to %s\n", o->command[0],
 			r->child.pid, o->output);
@@ -895,6 +938,8 @@ int do_record(int argc, char **argv)
 	err = record_opts__parse(&o, argc, argv);
 	if (err)
 		return err < 0 ? EXIT_OK : err;
+	if (o.self_test)
+		return self_test_run();
 	libbpf_set_print(o.verbose ? libbpf_verbose : libbpf_quiet);
 	maps_tracker__init(&r.maps);
 	err = start(&r, msg, sizeof(msg));
@@ -927,12 +972,14 @@ int do_record(int argc, char **argv)
 		if (writer__finish(&r.writer, wmsg, sizeof(wmsg))) {
 			cli_error("%s", wmsg);
 			status = EXIT_FAIL;
-		} else if (!err && !o.quiet) {
+		} else if (!err && !o.quiet && !o.json) {
 			print_summary(&r, reason);
 		}
 	}
 	if (!err && status == EXIT_OK && o.mode == MODE_COMMAND)
 		status = command_status(&r);
+	if (!err && o.json && r.writer_started)
+		print_summary_json(&r, reason, status);
 	ring_buffer__free(r.rb);
 	if (r.drain_ready)
 		drain__free(&r.drain);

@@ -42,6 +42,10 @@ struct record_opts {
 	uint64_t wakeup_bytes;
 	bool quiet;
 	bool verbose;
+	bool json;		/* the summary as one JSON object */
+	bool self_test;		/* measure what a probed call costs here, and say so */
+	const char *events;	/* -e: alloc, syscalls, names and classes */
+	char *command_buf;	/* -c's copy of its string, split into command */
 	int argc;
 	char **argv;
 };

@@ -59,6 +59,9 @@ static const struct {
 } classes[] = {
 	{ "file", SC_FILE }, { "net", SC_NET }, { "mem", SC_MEM },
 	{ "process", SC_PROCESS }, { "signal", SC_SIGNAL },
+	/* strace's names for the same classes (-e trace=%file) */
+	{ "%file", SC_FILE }, { "%net", SC_NET }, { "%network", SC_NET }, { "%memory", SC_MEM },
+	{ "%process", SC_PROCESS }, { "%signal", SC_SIGNAL },
 };
 
 static void set_bit(uint64_t *bitmap, unsigned nr)
@@ -106,7 +109,8 @@ int syscall_set_parse(const char *spec, uint64_t *bitmap, char *msg, size_t msgl
 					set_bit(bitmap, table[i].nr);
 		} else {
 			snprintf(msg, msglen,
-				 "'%s' is neither a syscall nor a class (file, net, mem, process, signal)",
+				 "'%s' is neither a syscall nor a class (file, net, mem, process, signal, or "
+				 "strace's %%file, %%network, %%memory, %%process, %%signal)",
 				 tok);
 			err = -EINVAL;
 			break;
