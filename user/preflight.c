@@ -105,10 +105,10 @@ int preflight_check(bool need_uprobes, char *msg, size_t msglen)
 			 "(with CAP_SYS_PTRACE to read other users' processes): run it with sudo");
 		return -EPERM;
 	}
-	if (!kernel_at_least(5, 8, release, sizeof(release))) {
+	if (!kernel_at_least(5, 11, release, sizeof(release))) {
 		snprintf(msg, msglen,
-			 "Linux %s is too old: bpftape needs Linux 5.8 or later (BPF ring buffers and BTF)",
-			 release);
+			 "Linux %s is too old: bpftape needs Linux 5.11 or later (BPF ring buffers, BTF, "
+			 "task-local storage)", release);
 		return -ENOTSUP;
 	}
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
@@ -119,7 +119,7 @@ int preflight_check(bool need_uprobes, char *msg, size_t msglen)
 	}
 	r = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
 	if (r == 0) {
-		snprintf(msg, msglen, "this kernel (%s) has no BPF ring buffer: bpftape needs Linux 5.8 or later",
+		snprintf(msg, msglen, "this kernel (%s) has no BPF ring buffer: bpftape needs Linux 5.11 or later",
 			 release);
 		return -ENOTSUP;
 	}

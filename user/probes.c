@@ -10,6 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cli.h"
 #include "grow_array.h"
 #include "probes.h"
 #include "record_skel.h"
@@ -36,7 +37,18 @@ static int perf_open(int id, pid_t pid, int cpu, bool inherit)
 		.inherit = inherit,
 	};
 	int fd = syscall(SYS_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	static bool warned;
 
+	if (fd < 0 && errno == EINVAL && inherit) {
+		/* Before Linux 6.10: no PERF_SAMPLE_READ with inherit. Record, and say what it risks. */
+		attr.sample_type = 0;
+		fd = syscall(SYS_perf_event_open, &attr, pid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd >= 0 && !warned)
+			cli_warn("this kernel (before Linux 6.10) may swap the probes of related processes "
+				 "and threads; when one of them exits, another's calls can go unrecorded "
+				 "without a loss record");
+		warned |= fd >= 0;
+	}
 	return fd < 0 ? -errno : fd;
 }
 

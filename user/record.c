@@ -597,6 +597,26 @@ static void print_summary(struct recorder *r, const char *stop_reason)
 	fprintf(stderr, "\n");
 }
 
+/* What mwrap's format could not hold, as convert says it. */
+static void print_mwrap_drops(const struct writer *w)
+{
+	const struct mwrap_drops *d = &w->mwrap_drops;
+
+	if (d->failed || d->free_null || d->misaligned || d->other)
+		fprintf(stderr,
+			"  not expressible in mwrap's format, dropped: %llu failed calls, %llu "
+			"free(NULL), %llu misaligned pointers, %llu syscall/lifecycle/map/marker events\n",
+			(unsigned long long)d->failed, (unsigned long long)d->free_null,
+			(unsigned long long)d->misaligned, (unsigned long long)d->other);
+	if (d->losses)
+		cli_warn("the recording has %llu loss records: events are missing and mwrap's "
+			 "format cannot say so (record the native format to keep them)",
+			 (unsigned long long)d->losses);
+	if (w->mwrap_several_pids)
+		cli_warn("allocations of several processes went into one mwrap trace (mwrap holds one "
+			 "address space): record the native format and convert with --pid");
+}
+
 /* The summary as one JSON object: for scripts, and what tests read. */
 static void print_summary_json(struct recorder *r, const char *stop_reason, int status)
 {
@@ -974,6 +994,8 @@ int do_record(int argc, char **argv)
 			status = EXIT_FAIL;
 		} else if (!err && !o.quiet && !o.json) {
 			print_summary(&r, reason);
+			if (o.format == OUTPUT_MWRAP)
+				print_mwrap_drops(&r.writer);
 		}
 	}
 	if (!err && status == EXIT_OK && o.mode == MODE_COMMAND)

@@ -23,7 +23,15 @@ static uint64_t mono_ns(void)
 
 static int add_mwrap(const struct tape_event *ev, void *ctx)
 {
-	return mwrap_writer__add(ctx, ev) < 0 ? -EIO : 0;
+	struct writer *w = ctx;
+
+	/* One mwrap trace holds one address space: say when several went in. */
+	if (tape_type_is_alloc(ev->type)) {
+		if (!w->mwrap_pid)
+			w->mwrap_pid = ev->pid;
+		w->mwrap_several_pids |= ev->pid != w->mwrap_pid;
+	}
+	return mwrap_writer__add(w->mwrap, ev) < 0 ? -EIO : 0;
 }
 
 static int write_chunk(struct writer *w, struct tape_raw_chunk *c)
@@ -37,7 +45,7 @@ static int write_chunk(struct writer *w, struct tape_raw_chunk *c)
 		w->bytes_written += tape_writer__bytes(w->tape) - before;
 	} else {
 		before = mwrap_writer__bytes(w->mwrap);
-		err = tape_raw_chunk__each(c, add_mwrap, w->mwrap);
+		err = tape_raw_chunk__each(c, add_mwrap, w);
 		w->bytes_written += mwrap_writer__bytes(w->mwrap) - before;
 	}
 	if (!err)
@@ -196,6 +204,7 @@ int writer__finish(struct writer *w, char *msg, size_t msglen)
 	if (w->format == OUTPUT_NATIVE) {
 		cerr = tape_writer__close(w->tape);
 	} else {
+		w->mwrap_drops = *mwrap_writer__drops(w->mwrap);
 		mwrap_writer__free(w->mwrap);
 		cerr = byte_output__close(w->out, err ? NULL : msg, msglen);
 	}

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mwrap.h"
 #include "tape.h"
 
 enum output_format {
@@ -43,6 +44,10 @@ struct writer {
 	struct mwrap_writer *mwrap;
 	_Atomic uint64_t bytes_written;
 	_Atomic uint64_t events_written;
+	/* --format mwrap: what its format could not hold, for the summary. */
+	struct mwrap_drops mwrap_drops;
+	uint32_t mwrap_pid;		/* the first process with allocations */
+	bool mwrap_several_pids;
 };
 
 /*
