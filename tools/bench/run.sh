@@ -135,6 +135,8 @@ if [ $is_root = 1 ]; then
 	say "neighbour's loop: $alone s beside the busy process untraced, $beside s while it is recorded"
 	say "  slowdown $(calc "$beside / $alone")  (target 1.00 within noise)"
 
+	. tools/bench/recorder_tree.sh
+
 	section "Recorder: syscalls (getppid loop, $SYS_ITERS per thread)"
 	for threads in 1 2; do
 		a=$(best_of "$B/bench/sys_loop" $threads $SYS_ITERS) || exit 1
