@@ -58,7 +58,8 @@ int BPF_PROG(proc_fork, struct task_struct *parent, struct task_struct *child)
 	} else if (cfg.filter_pids) {
 		return 0;	/* not followed: the child is none of our business */
 	}
-	emit_urgent(&r, sizeof(r), EV_FORK, now);
+	/* Not urgent: the child inherited its probes in the kernel already. */
+	emit(&r, sizeof(r), EV_FORK, now);
 	return 0;
 }
 
@@ -116,7 +117,7 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	fill_hdr(&r.hdr, EV_EXIT, sizeof(r), task_id(task), now);
 	r.code = BPF_CORE_READ(task, exit_code);
 	r.flags = group_dead ? EXIT_F_PROCESS : 0;
-	emit_urgent(&r, sizeof(r), EV_EXIT, now);
+	emit(&r, sizeof(r), EV_EXIT, now);
 	if (group_dead && cfg.filter_pids)
 		bpf_map_delete_elem(&traced_pids, &tgid);	/* its PID may be reused */
 	if (group_dead)

@@ -757,12 +757,13 @@ static void queue(struct follower *f, enum work_kind kind, pid_t pid, pid_t othe
 	}
 	*w = (struct follow_work){ NULL, kind, pid, other, ts };
 	pthread_mutex_lock(&f->lock);
-	if (f->work_tail)
-		f->work_tail->next = w;
-	else
+	if (f->work_tail) {
+		f->work_tail->next = w;	/* the thread is busy with the queue: no wake-up */
+	} else {
 		f->work = w;
+		pthread_cond_signal(&f->cond);
+	}
 	f->work_tail = w;
-	pthread_cond_signal(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 }
 

@@ -110,16 +110,23 @@ static struct known_map *find(struct proc_maps *p, uint64_t addr)
 	return lo && addr < p->maps[lo - 1].end ? &p->maps[lo - 1] : NULL;
 }
 
-/* The file's build ID, read once per file (by device and inode). */
-static size_t build_id_of(struct maps_tracker *t, const char *path)
+/*
+ * The file's build ID, read once per file (by device and inode). known_key:
+ * the file's key when the caller has it (BPF told), so that a file seen
+ * before is not even opened; 0 when not.
+ */
+static size_t build_id_of(struct maps_tracker *t, const char *path, uint64_t known_key)
 {
 	struct elf_file *elf;
 	struct file_id *id;
 	struct stat st;
 	uint64_t key, *idx;
 	char msg[256];
-
 	int fd;
+
+	idx = known_key ? u64map__get(&t->build_ids, known_key) : NULL;
+	if (idx)
+		return *idx;
 
 	/* A path a traced process chose: never a FIFO or a device, never blocking. */
 	fd = safe_open(-1, path, MAX_ELF_BYTES);
@@ -231,7 +238,7 @@ static int learn_locked(struct maps_tracker *t, struct proc_maps *p)
 		m.end = end;
 		m.offset = offset;
 		m.path = strdup(file);
-		m.id = build_id_of(t, open_path);
+		m.id = build_id_of(t, open_path, 0);
 		register_locked(t, file, open_path);
 		if (!m.path || insert(p, &m)) {
 			free(m.path);
@@ -375,7 +382,7 @@ void maps_tracker__vma(struct maps_tracker *t, pid_t pid, uint64_t start, uint64
 	if (!m.path)
 		goto out;
 	if (path)
-		m.id = build_id_of(t, path);
+		m.id = build_id_of(t, path, file_key(dev, ino));
 	if (insert(p, &m)) {
 		free(m.path);
 		goto out;
