@@ -58,23 +58,16 @@ static long vma_of(struct task_struct *task, struct vm_area_struct *vma, struct 
 /* Reports the mapping of caller if this process has not reported it yet. */
 static __always_inline void note_caller(__u64 pid_tgid, __u64 caller, __u64 now)
 {
-	__u32 tgid = pid_tgid >> 32, zero = 0;
+	__u32 tgid = pid_tgid >> 32;
 	struct vma_cache *c;
 	struct vma_rec r = {};
 	struct vma_found f = { &r, false };
 
 	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_find_vma) || !caller)
 		return;
-	c = bpf_map_lookup_elem(&vma_cache, &tgid);
-	if (!c) {
-		void *blank = bpf_map_lookup_elem(&vma_cache_zero, &zero);
-
-		if (!blank || bpf_map_update_elem(&vma_cache, &tgid, blank, BPF_NOEXIST))
-			return;
-		c = bpf_map_lookup_elem(&vma_cache, &tgid);
-		if (!c)
-			return;
-	}
+	c = lookup_or_blank(&vma_cache, &tgid, &vma_cache_zero);
+	if (!c)
+		return;
 	for (int i = 0; i < VMA_CACHE; i++)
 		if (caller >= c->start[i] && caller < c->end[i])
 			return;

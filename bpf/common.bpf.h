@@ -57,6 +57,23 @@ struct {
 
 const volatile struct record_config cfg __weak = {};
 
+/*
+ * The value of key in map, made first from the zeroed value blank holds
+ * (a one-entry per-CPU array: values too large for the BPF stack).
+ */
+static __always_inline void *lookup_or_blank(void *map, const void *key, void *blank)
+{
+	__u32 zero = 0;
+	void *v = bpf_map_lookup_elem(map, key), *z;
+
+	if (v)
+		return v;
+	z = bpf_map_lookup_elem(blank, &zero);
+	if (z)
+		bpf_map_update_elem(map, key, z, BPF_NOEXIST);
+	return bpf_map_lookup_elem(map, key);
+}
+
 /* Are the allocator probes armed (see struct record_state)? */
 static __always_inline bool armed(void)
 {

@@ -86,16 +86,9 @@ static __always_inline __s64 probe_id_at(__u32 tgid, __u64 ip)
 	struct hit_file h = { .ip = ip };
 	struct probe_key key;
 	struct probe_cache *c;
-	__u32 zero = 0, *id;
+	__u32 *id;
 
-	c = bpf_map_lookup_elem(&probe_cache, &tgid);
-	if (!c) {
-		void *blank = bpf_map_lookup_elem(&probe_cache_zero, &zero);
-
-		if (blank)
-			bpf_map_update_elem(&probe_cache, &tgid, blank, BPF_NOEXIST);
-		c = bpf_map_lookup_elem(&probe_cache, &tgid);
-	}
+	c = lookup_or_blank(&probe_cache, &tgid, &probe_cache_zero);
 	if (c) {
 		for (int i = 0; i < PROBE_CACHE; i++) {
 			__u64 v = c->slot[i];

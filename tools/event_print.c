@@ -405,6 +405,16 @@ static void json_ptr(FILE *out, const char *key, uint64_t v)
 	fprintf(out, ",\"%s\":\"0x%" PRIx64 "\"", key, v);
 }
 
+/* A file's "path" and "build_id" fields. */
+static void json_file(FILE *out, const char *path, uint32_t len, const uint8_t *id, uint32_t idlen)
+{
+	fprintf(out, ",\"path\":");
+	print_json_string(out, path, len);
+	fprintf(out, ",\"build_id\":\"");
+	print_build_id(out, id, idlen);
+	fputc('"', out);
+}
+
 void print_event_json(FILE *out, const struct tape_event *ev, const struct print_ctx *ctx)
 {
 	const struct tape_alloc *a = &ev->alloc;
@@ -497,18 +507,12 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 		json_ptr(out, "start", ev->map.start);
 		json_ptr(out, "end", ev->map.end);
 		json_ptr(out, "offset", ev->map.offset);
-		fprintf(out, ",\"path\":");
-		print_json_string(out, ev->map.path, ev->map.path_len);
-		fprintf(out, ",\"build_id\":\"");
-		print_build_id(out, ev->map.build_id, ev->map.build_id_len);
-		fputc('"', out);
+		json_file(out, ev->map.path, ev->map.path_len, ev->map.build_id,
+			  ev->map.build_id_len);
 		break;
 	case TAPE_EV_PROBE:
-		fprintf(out, ",\"path\":");
-		print_json_string(out, ev->probe.path, ev->probe.path_len);
-		fprintf(out, ",\"build_id\":\"");
-		print_build_id(out, ev->probe.build_id, ev->probe.build_id_len);
-		fputc('"', out);
+		json_file(out, ev->probe.path, ev->probe.path_len, ev->probe.build_id,
+			  ev->probe.build_id_len);
 		break;
 	case TAPE_EV_LOSS:
 		fprintf(out, ",\"lost\":\"%s\"",
