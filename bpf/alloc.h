@@ -1,6 +1,6 @@
 /*
  * Allocator calls: the records alloc.bpf.c puts in the ring buffer, shared
- * with user/alloc_probes.c and user/drain.c. Include bpf/record.h first.
+ * with user/drain.c. Include bpf/record.h and bpf/unwind.h first.
  */
 #ifndef BPFTAPE_BPF_ALLOC_H
 #define BPFTAPE_BPF_ALLOC_H
@@ -16,6 +16,7 @@ struct alloc_rec {
 	__u64 result;		/* returned pointer; posix_memalign: *memptr when ret is 0 */
 	__u64 caller;		/* return address, read from the stack at entry */
 	__s64 ret;		/* the raw return register (posix_memalign's error code) */
+	__u64 stack;		/* the call stack's hash (a stack_rec came first); 0: none */
 };
 
 /*
@@ -28,7 +29,23 @@ struct free_rec {
 	__u64 ptr;
 	__u64 caller;
 	__u64 args[2];
+	__u64 stack;		/* as in alloc_rec */
 };
+
+/*
+ * A call stack's frames, innermost first (the caller's return address),
+ * the first time process pid shows a stack with this hash: later records
+ * carry the hash only. Only nframes frames are sent.
+ */
+struct stack_rec {
+	struct rec_hdr hdr;	/* kind EV_STACK */
+	__u64 hash;
+	__u32 nframes;
+	__u32 pad;
+	__u64 frames[UNWIND_MAX_DEPTH];
+};
+
+#define STACK_REC_FIXED 40	/* offsetof(struct stack_rec, frames) */
 
 #define VMA_NAME_MAX 48
 

@@ -1,8 +1,9 @@
 /*
  * Per-thread allocator state, in task-local storage (freed with the task,
  * no capacity to run out of, one pointer lookup): the call in progress,
- * written at entry by alloc.bpf.c and sent at its return, and the last
- * free the program made. Include common.bpf.h first.
+ * written at entry by alloc.bpf.c and sent at its return, the last free the
+ * program made, and what stack walks keep. Include common.bpf.h and
+ * unwind.bpf.h first.
  */
 #ifndef BPFTAPE_ALLOC_INFLIGHT_BPF_H
 #define BPFTAPE_ALLOC_INFLIGHT_BPF_H
@@ -12,6 +13,7 @@ struct alloc_call {
 	__u64 sp;
 	__u64 caller;
 	__u64 entry_ts;
+	__u64 stack;		/* its stack's hash, taken at entry */
 	__u32 kind;
 	__u32 flags;		/* ALLOC_V_* */
 	__u32 depth;		/* nested calls entered and not yet returned */
@@ -19,6 +21,7 @@ struct alloc_call {
 };
 
 #define FREE_NEST 4	/* free -> wrapper's free -> the next free ... */
+#define STACKS_SENT 128	/* a power of two */
 
 struct alloc_thread {
 	struct alloc_call call;
@@ -38,6 +41,14 @@ struct alloc_thread {
 	__u64 free_ip[FREE_NEST];
 	__u64 free_lo[FREE_NEST];	/* each one's file's allocator functions */
 	__u64 free_hi[FREE_NEST];
+	/* Call stacks (unwind.bpf.h): this thread's view of the mappings ... */
+	struct unwind_vmas vmas;
+	/* ... the stacks it knows user space has, by hash (direct-mapped) ... */
+	__u64 sent[STACKS_SENT];
+	/* ... what makes its process's hashes its own: its start time ... */
+	__u64 stack_seed;
+	/* ... all of it about this address space: an exec makes another. */
+	__u64 stack_mm;
 };
 
 struct {

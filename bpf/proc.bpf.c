@@ -5,8 +5,8 @@
  * syscalls is missed.
  */
 #include "common.bpf.h"
+#include "unwind.h"
 #include "alloc.h"
-#include "callers.bpf.h"
 #include "probes.bpf.h"
 #include "proc.h"
 #include "sys.h"
@@ -71,8 +71,7 @@ int BPF_PROG(proc_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 	struct exec_rec *r;
 	long n;
 
-	/* The new image's mappings are all new, in every process, traced or not yet. */
-	bpf_map_delete_elem(&vma_cache, &tgid);
+	/* The new image's addresses are all new, in every process, traced or not yet. */
 	bpf_map_delete_elem(&probe_cache, &tgid);
 	if (!task_traced(task))
 		return 0;
@@ -120,8 +119,6 @@ int BPF_PROG(proc_exit, struct task_struct *task)
 	emit(&r, sizeof(r), EV_EXIT, now);
 	if (group_dead && cfg.filter_pids)
 		bpf_map_delete_elem(&traced_pids, &tgid);	/* its PID may be reused */
-	if (group_dead)
-		bpf_map_delete_elem(&vma_cache, &tgid);
 	return 0;
 }
 

@@ -30,6 +30,7 @@
 #define EV_EXIT 22
 #define EV_COMM 23
 #define EV_VMA 24		/* a caller's mapping: user space makes it a tape map record */
+#define EV_STACK 25		/* a call stack's frames, the first time a process shows it */
 #define EV_KINDS 32		/* kinds are below this */
 
 /* Every record in the ring buffer starts with this. */
@@ -123,6 +124,8 @@ struct record_config {
 	__u32 syscall_other;	/* trace syscall numbers >= SYSCALL_SLOTS */
 	__s32 nr_exit;		/* syscalls that never return, written at entry */
 	__s32 nr_exit_group;
+	__u32 stack_depth;	/* frames of each allocator call's stack; 0: no stacks */
+	__u32 pad1;
 	__u64 syscall_bits[SYSCALL_SLOTS / 64];
 	__s8 path_arg[SYSCALL_SLOTS];	/* argument holding a path, -1 for none */
 };

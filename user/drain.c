@@ -332,6 +332,17 @@ int drain__sample(void *ctx, void *data, size_t size)
 	struct drain *d = ctx;
 	struct tape_event ev;
 
+	if (size >= STACK_REC_FIXED && ((struct rec_hdr *)data)->kind == EV_STACK) {
+		const struct stack_rec *st = data;
+
+		if (getenv("BPFTAPE_DEBUG_STACKS")) {
+			fprintf(stderr, "stack %u %016llx:", st->hdr.pid, (unsigned long long)st->hash);
+			for (unsigned i = 0; i < st->nframes && i < UNWIND_MAX_DEPTH; i++)
+				fprintf(stderr, " %llx", (unsigned long long)st->frames[i]);
+			fprintf(stderr, "\n");
+		}
+		return 0;
+	}
 	/* A caller's mapping, seen by BPF: a map record, in the tape before its callers. */
 	if (size >= sizeof(struct vma_rec) && ((struct rec_hdr *)data)->kind == EV_VMA) {
 		const struct vma_rec *v = data;

@@ -178,6 +178,8 @@ static void register_locked(struct maps_tracker *t, const char *shown, const cha
 	t->paths[t->npaths] = strdup(shown);
 	if (t->paths[t->npaths] && !u64map__put(&t->files, key, t->npaths))
 		t->npaths++;
+	if (t->on_new_file)
+		t->on_new_file(open_path, t->on_new_file_ctx);
 }
 
 void maps_tracker__register_file(struct maps_tracker *t, const char *shown, const char *open_path)

@@ -44,6 +44,9 @@ struct maps_tracker {
 	size_t npaths, paths_cap;
 	uint64_t scans;
 	uint64_t written;
+	/* Called (under the lock) for each executable file the first time it is seen. */
+	void (*on_new_file)(const char *open_path, void *ctx);
+	void *on_new_file_ctx;
 };
 
 void maps_tracker__init(struct maps_tracker *t);

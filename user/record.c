@@ -27,6 +27,7 @@
 #include "preflight.h"
 #include "probe_host.h"
 #include "probes.h"
+#include "unwind_loader.h"
 #include "record.h"
 #include "record_abi.h"
 #include "record_header.h"
@@ -65,6 +66,7 @@ struct recorder {
 	struct probe_host host;
 	struct probes probes;
 	bool probes_ready;
+	struct unwind_loader unwind;
 	bool armed;
 	uint64_t disarm_ts;
 	struct writer writer;
@@ -237,6 +239,10 @@ static void configure(struct recorder *r)
 	cfg->nshards = o->shards;
 	cfg->wakeup_bytes = o->wakeup_bytes;
 	cfg->trace_alloc = o->alloc;
+	cfg->stack_depth = o->stack_depth;
+	/* The unwind tables' memory, mapped by user space: only when stacks are taken. */
+	bpf_map__set_max_entries(r->skel->maps.unwind_rows,
+				 o->stack_depth ? o->stack_memory / sizeof(struct unwind_row) : 1);
 	/* The set was checked when the options were parsed. */
 	sys_configure(cfg, o->syscalls, msg, sizeof(msg));
 	bpf_map__set_max_entries(r->skel->maps.events, o->shards ? 4096 : o->ringbuf_size);
@@ -388,6 +394,33 @@ static int attach_allocators(struct recorder *r, char *msg, size_t msglen)
 		return -ESRCH;
 	}
 	return 0;
+}
+
+static void queue_unwind_table(const char *open_path, void *ctx)
+{
+	unwind_loader__queue(ctx, open_path);
+}
+
+/*
+ * The unwind tables of what runs first: a command's files before it starts
+ * (its first calls' stacks are whole), a running target's mapped files.
+ */
+static void load_target_tables(struct recorder *r)
+{
+	for (int i = 0; i < r->ntargets; i++) {
+		struct lib_set *ls = &r->targets[i].libs;
+
+		for (int j = 0; j < ls->nfiles; j++) {
+			int fd = safe_open(-1, ls->files[j], 4ull << 30);
+
+			if (fd >= 0) {
+				unwind_loader__load_now(&r->unwind, fd);
+				close(fd);
+			}
+		}
+		if (r->o->mode == MODE_PID)
+			maps_tracker__learn(&r->maps, r->targets[i].pid);
+	}
 }
 
 /*
@@ -885,6 +918,17 @@ static int start(struct recorder *r, char *msg, size_t msglen)
 			return err;
 		r->probes_ready = true;
 	}
+	if (o->stack_depth) {
+		err = unwind_loader__init(&r->unwind, r->skel, msg, msglen);
+		if (!err)
+			err = unwind_loader__start(&r->unwind);
+		if (err)
+			return err;
+		/* Every executable file the recorder learns of gets its table. */
+		r->maps.on_new_file = queue_unwind_table;
+		r->maps.on_new_file_ctx = &r->unwind;
+		load_target_tables(r);
+	}
 	follow_options(o, &fo);
 	follower__init(&r->follow, &r->probes, &r->drain, &fo, &r->fixed_libs);
 	r->follow_ready = true;
@@ -937,6 +981,7 @@ static void stop(struct recorder *r)
 	if (r->probes_ready)
 		probes__free(&r->probes);
 	r->probes_ready = false;
+	unwind_loader__stop(&r->unwind);
 	probe_host__stop(&r->host);
 	if (r->rb) {
 		ring_buffer__consume(r->rb);

@@ -43,6 +43,8 @@ struct record_opts {
 	bool quiet;
 	bool verbose;
 	bool json;		/* the summary as one JSON object */
+	uint32_t stack_depth;	/* frames per allocator call; 0: no stacks */
+	uint64_t stack_memory;	/* bytes for unwind tables */
 	bool self_test;		/* measure what a probed call costs here, and say so */
 	const char *events;	/* -e: alloc, syscalls, names and classes */
 	char *command_buf;	/* -c's copy of its string, split into command */

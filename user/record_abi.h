@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "bpf/record.h"
+#include "bpf/unwind.h"
 #include "bpf/alloc.h"
 #include "bpf/proc.h"
 #include "bpf/sys.h"
@@ -49,8 +50,9 @@ SAME(SYS_PATH_UNREADABLE, TAPE_PATH_UNREADABLE);
 /* Layouts the BPF side relies on. */
 _Static_assert(sizeof(struct rec_hdr) == 24, "rec_hdr layout");
 _Static_assert(offsetof(struct rec_hdr, ts) == 16, "rec_hdr.ts offset");
-_Static_assert(sizeof(struct alloc_rec) == 72, "alloc_rec layout");
-_Static_assert(sizeof(struct free_rec) == 56, "free_rec layout");
+_Static_assert(sizeof(struct alloc_rec) == 80, "alloc_rec layout");
+_Static_assert(sizeof(struct free_rec) == 64, "free_rec layout");
+_Static_assert(offsetof(struct stack_rec, frames) == STACK_REC_FIXED, "STACK_REC_FIXED");
 _Static_assert(sizeof(struct probe_info) == 16, "probe_info layout");
 _Static_assert(sizeof(struct probe_key) == 16, "probe_key layout");
 _Static_assert(offsetof(struct sys_rec, path) == SYS_REC_FIXED, "SYS_REC_FIXED");

@@ -51,6 +51,10 @@ static void usage(FILE *out)
 		"                       mem,process,signal, or strace's %%file, %%network,\n"
 		"                       %%memory, %%process, %%signal (default: all; none with -a)\n"
 		"  --no-alloc           record syscalls only\n"
+		"  --stack-depth N      the call stack of each allocator call, up to N frames\n"
+		"                       (default 32, at most 64), unwound from .eh_frame where\n"
+		"                       code has no frame pointers\n"
+		"  --no-stacks          the calling address only (cheaper)\n"
 		"  --lib PATH           probe this allocator (a library, or an executable with a\n"
 		"                       static allocator) instead of finding it; repeatable\n\n"
 		"Output:\n"
@@ -71,6 +75,8 @@ static void usage(FILE *out)
 		"                       (default 0: one buffer, the faster on small machines)\n"
 		"  --max-memory SIZE    memory for chunks waiting to be written (default 256M);\n"
 		"                       beyond it events are counted as lost, not kept\n"
+		"  --stack-memory SIZE  memory for unwind tables (default 32M: about 40 large\n"
+		"                       programs' worth); files beyond it unwind by frame pointer\n"
 		"  --wakeup SIZE        wake the recorder when this much is waiting (default\n"
 		"                       256K; 0: on every event)\n\n"
 		"Examples:\n"
@@ -85,7 +91,7 @@ static void usage(FILE *out)
 enum {
 	OPT_NO_FOLLOW = 256, OPT_COMM, OPT_UID, OPT_CGROUP, OPT_SYSCALLS, OPT_NO_ALLOC, OPT_LIB,
 	OPT_FORMAT, OPT_FORCE, OPT_RINGBUF, OPT_SHARDS, OPT_MAX_MEMORY, OPT_WAKEUP, OPT_JSON,
-	OPT_SELF_TEST,
+	OPT_SELF_TEST, OPT_STACK_DEPTH, OPT_NO_STACKS, OPT_STACK_MEMORY,
 };
 
 /* -c CMD: the command split at spaces and tabs, into a NULL-terminated argv. */
@@ -128,6 +134,20 @@ static int parse_option(struct record_opts *o, int c, const char *arg)
 		break;
 	case OPT_JSON:
 		o->json = true;
+		break;
+	case OPT_STACK_DEPTH:
+		err = parse_u64(arg, 1, 64, &v);
+		if (err)
+			return cli_bad_value("--stack-depth", arg, err, "expected 1 to 64 frames");
+		o->stack_depth = v;
+		break;
+	case OPT_NO_STACKS:
+		o->stack_depth = 0;
+		break;
+	case OPT_STACK_MEMORY:
+		err = parse_size(arg, 64 << 10, 1ull << 32, &o->stack_memory);
+		if (err)
+			return cli_bad_value("--stack-memory", arg, err, "expected a size from 64K to 4G");
 		break;
 	case OPT_SELF_TEST:
 		o->self_test = true;
@@ -292,6 +312,9 @@ static int check(struct record_opts *o, bool follow_given, bool syscalls_given,
 		return cli_usage("-f has no meaning with -a: every process is traced");
 	if (!follow_given)
 		o->follow = o->mode == MODE_COMMAND;
+	/* mwrap's format has no stacks; nor does a recording of syscalls only. */
+	if (!o->alloc || o->format == OUTPUT_MWRAP)
+		o->stack_depth = 0;
 	if (o->format == OUTPUT_MWRAP) {
 		if (!o->alloc)
 			return cli_usage("--format mwrap holds allocations only: it cannot go with --no-alloc");
@@ -328,6 +351,9 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv)
 		{ "command", required_argument, NULL, 'c' },
 		{ "events", required_argument, NULL, 'e' },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "stack-depth", required_argument, NULL, OPT_STACK_DEPTH },
+		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
+		{ "stack-memory", required_argument, NULL, OPT_STACK_MEMORY },
 		{ "self-test", no_argument, NULL, OPT_SELF_TEST },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "no-follow", no_argument, NULL, OPT_NO_FOLLOW },
@@ -359,6 +385,8 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv)
 	o->ringbuf_size = 32 << 20;
 	o->max_memory = 256 << 20;
 	o->wakeup_bytes = 256 << 10;
+	o->stack_depth = 32;
+	o->stack_memory = 32 << 20;
 	o->argc = argc;
 	o->argv = argv;
 	/* '+': options end at the command's name, so that its own options stay its own. */

@@ -83,7 +83,7 @@ tail_call_wrapper() {
 exec_into_preloaded_allocator() {
 	local lib=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4
 	[ -e "$lib" ] || fail "$lib is not installed (make deps)"
-	"$BPFTAPE" record -q -o "$T/tc.tape" -- sh -c "LD_PRELOAD=$lib exec $WORKLOAD --threads 2 --log $T/tc.log" ||
+	"$BPFTAPE" record -q -o "$T/tc.tape" -- sh -c "LD_PRELOAD=$lib exec $WORKLOAD --sleep-before 300 --threads 2 --log $T/tc.log" ||
 		fail "record failed"
 	"$BPFTAPE" dump --no-header --event probe "$T/tc.tape" | grep -q tcmalloc ||
 		fail "no probe record for tcmalloc"
