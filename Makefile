@@ -142,7 +142,13 @@ $(B)/tests/tools/ld_list: tests/tools/ld_list.c $(B)/user/ld_search.o $(B)/user/
 		$(B)/user/safe_open.o
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $^ -lelf
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) -lelf
+
+# The unwind tables, checked against libdw's own reading of .eh_frame.
+$(B)/tests/tools/unwind_check: tests/tools/unwind_check.c $(B)/user/unwind_table.o
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c %.o,$^) -ldw -lelf
 
 # Workloads call the allocator exactly as written: no builtin folding of malloc/free.
 $(B)/tests/workloads/%: tests/workloads/%.c $(LIBTAPE)

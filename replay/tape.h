@@ -35,6 +35,7 @@ enum tape_event_type {
 	TAPE_EV_EXIT = 22,
 	TAPE_EV_COMM = 23,
 	TAPE_EV_MAP = 24,
+	TAPE_EV_STACK = 25,		/* a call stack, referred to by its ID (1.1) */
 	TAPE_EV_PROBE = 26,		/* a file's allocator functions probed in a process (1.1) */
 	TAPE_EV_LOSS = 30,
 	TAPE_EV_ATTACH = 31,
@@ -78,6 +79,7 @@ struct tape_alloc {
 	uint64_t caller;	/* return address in the caller; 0 when unknown */
 	int32_t err;		/* posix_memalign's return value */
 	uint32_t variant;	/* new and delete: TAPE_VARIANT_* */
+	uint32_t stack;		/* the call's stack: a stack record's ID; 0 when none */
 };
 
 /* Forms of operator new and delete (struct tape_alloc.variant). */
@@ -145,6 +147,20 @@ struct tape_map {
 	const char *path;
 };
 
+/*
+ * A call stack of process pid (1.1): frames are return addresses in its
+ * address space, the innermost (the allocator's caller) first. Allocator
+ * records refer to it by id, which is unique in the tape; the record comes
+ * before the first that uses it.
+ */
+#define TAPE_STACK_MAX_FRAMES 128
+
+struct tape_stack {
+	uint32_t id;
+	uint32_t nframes;
+	const uint64_t *frames;	/* valid until the next event */
+};
+
 /* A file whose allocator functions are probed in process pid from ts on (1.1). */
 struct tape_probe {
 	uint32_t build_id_len;
@@ -195,6 +211,7 @@ struct tape_event {
 		struct tape_exit exit;
 		struct tape_comm comm;
 		struct tape_map map;
+		struct tape_stack stack;
 		struct tape_probe probe;
 		struct tape_loss loss;
 		struct tape_marker marker;

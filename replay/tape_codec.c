@@ -60,6 +60,7 @@ static const char *const type_names[TAPE_EV_MAX_KNOWN + 1] = {
 	[TAPE_EV_EXIT] = "exit",
 	[TAPE_EV_COMM] = "comm",
 	[TAPE_EV_MAP] = "map",
+	[TAPE_EV_STACK] = "stack",
 	[TAPE_EV_PROBE] = "probe",
 	[TAPE_EV_LOSS] = "loss",
 	[TAPE_EV_ATTACH] = "attach",
@@ -126,6 +127,8 @@ static void encode_alloc(struct tape_delta_state *s, unsigned type, const struct
 		flags |= TAPE_AF_PTR_NULL;
 	if (!a->caller)
 		flags |= TAPE_AF_NO_CALLER;
+	if (a->stack)
+		flags |= TAPE_AF_STACK;
 	put_u(o, flags);
 	if (l->ptr && a->ptr)
 		put_delta(o, &s->ptr, a->ptr);
@@ -141,6 +144,20 @@ static void encode_alloc(struct tape_delta_state *s, unsigned type, const struct
 		put_delta(o, &s->ptr, a->result);
 	if (a->caller)
 		put_delta(o, &s->caller, a->caller);
+	if (a->stack)
+		put_u(o, a->stack);
+}
+
+/* Frames as deltas from the one before: a stack's frames are near one another. */
+static void encode_stack(const struct tape_stack *st, struct out *o)
+{
+	uint32_t n = st->nframes > TAPE_STACK_MAX_FRAMES ? TAPE_STACK_MAX_FRAMES : st->nframes;
+	uint64_t prev = 0;
+
+	put_u(o, st->id);
+	put_u(o, n);
+	for (uint32_t i = 0; i < n; i++)
+		put_delta(o, &prev, st->frames[i]);
 }
 
 static void encode_syscall(const struct tape_syscall *sc, struct out *o)
@@ -200,6 +217,9 @@ size_t tape_encode_payload(struct tape_delta_state *s, const struct tape_event *
 		put_u(&o, ev->map.offset);
 		put_bytes(&o, ev->map.build_id, ev->map.build_id_len);
 		put_bytes(&o, ev->map.path, ev->map.path_len);
+		break;
+	case TAPE_EV_STACK:
+		encode_stack(&ev->stack, &o);
 		break;
 	case TAPE_EV_PROBE:
 		put_bytes(&o, ev->probe.build_id, ev->probe.build_id_len);
@@ -305,6 +325,24 @@ static void decode_alloc(struct tape_delta_state *s, unsigned type, struct in *i
 		a->result = get_delta(in, &s->ptr);
 	if (!(flags & TAPE_AF_NO_CALLER))
 		a->caller = get_delta(in, &s->caller);
+	if (flags & TAPE_AF_STACK)
+		a->stack = get_u32(in);
+}
+
+static void decode_stack(struct tape_delta_state *s, struct in *in, struct tape_stack *st)
+{
+	uint64_t prev = 0, n;
+
+	st->id = get_u32(in);
+	n = get_u(in);
+	if (n > TAPE_STACK_MAX_FRAMES || !st->id) {
+		in->bad = true;
+		return;
+	}
+	st->nframes = n;
+	for (uint64_t i = 0; i < n; i++)
+		s->frames[i] = get_delta(in, &prev);
+	st->frames = s->frames;
 }
 
 static void decode_syscall(struct in *in, struct tape_syscall *sc)
@@ -383,6 +421,9 @@ int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8
 		ev->map.offset = get_u(&in);
 		ev->map.build_id = get_bytes(&in, &ev->map.build_id_len);
 		ev->map.path = (const char *)get_bytes(&in, &ev->map.path_len);
+		break;
+	case TAPE_EV_STACK:
+		decode_stack(s, &in, &ev->stack);
 		break;
 	case TAPE_EV_PROBE:
 		ev->probe.build_id = get_bytes(&in, &ev->probe.build_id_len);

@@ -17,10 +17,11 @@ struct tape_delta_state {
 	uint64_t ts;
 	uint64_t ptr;		/* last pointer seen in an allocator record */
 	uint64_t caller;	/* last caller address */
+	uint64_t frames[TAPE_STACK_MAX_FRAMES];	/* a decoded stack record's frames */
 };
 
-/* Longest encoding of one record, strings excluded. */
-#define TAPE_RECORD_FIXED_MAX 160
+/* Longest encoding of one record, strings excluded (a stack record's frames included). */
+#define TAPE_RECORD_FIXED_MAX (160 + 10 * TAPE_STACK_MAX_FRAMES)
 /* Strings longer than this are cut when encoded. */
 #define TAPE_STRING_MAX 4096
 

@@ -48,6 +48,7 @@
 #define TAPE_AF_RESULT_NULL 1
 #define TAPE_AF_PTR_NULL 2
 #define TAPE_AF_NO_CALLER 4
+#define TAPE_AF_STACK 8		/* a stack ID follows the caller (1.1) */
 /* Bits 4 to 7: the form of new and delete (TAPE_VARIANT_*), 1.1. */
 #define TAPE_AF_VARIANT_SHIFT 4
 

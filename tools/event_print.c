@@ -329,6 +329,8 @@ void print_event_text(FILE *out, const struct tape_event *ev, const struct print
 		if (ctx->has_threads)
 			fprintf(out, "  <- %s",
 				describe_caller(ctx, ev->pid, ev->alloc.caller, caller, sizeof(caller)));
+		if (ev->alloc.stack)
+			fprintf(out, " (stack #%u)", ev->alloc.stack);
 		break;
 	case TAPE_EV_SYSCALL:
 		print_syscall_text(out, &ev->sys);
@@ -360,6 +362,11 @@ void print_event_text(FILE *out, const struct tape_event *ev, const struct print
 			print_build_id(out, ev->map.build_id, ev->map.build_id_len);
 			fputc(')', out);
 		}
+		break;
+	case TAPE_EV_STACK:
+		fprintf(out, "stack #%u:", ev->stack.id);
+		for (uint32_t i = 0; i < ev->stack.nframes; i++)
+			fprintf(out, " 0x%" PRIx64, ev->stack.frames[i]);
 		break;
 	case TAPE_EV_PROBE:
 		fprintf(out, "probes on in %.*s", (int)ev->probe.path_len, ev->probe.path);
@@ -451,6 +458,8 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 		}
 		if (ev->type == TAPE_EV_POSIX_MEMALIGN)
 			fprintf(out, ",\"err\":%d", a->err);
+		if (a->stack)
+			fprintf(out, ",\"stack\":%u", a->stack);
 		if (!tape_type_frees(ev->type))
 			json_ptr(out, "result", a->result);
 		if (ctx->has_threads) {
@@ -513,6 +522,12 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 	case TAPE_EV_PROBE:
 		json_file(out, ev->probe.path, ev->probe.path_len, ev->probe.build_id,
 			  ev->probe.build_id_len);
+		break;
+	case TAPE_EV_STACK:
+		fprintf(out, ",\"id\":%u,\"frames\":[", ev->stack.id);
+		for (uint32_t i = 0; i < ev->stack.nframes; i++)
+			fprintf(out, "%s\"0x%" PRIx64 "\"", i ? "," : "", ev->stack.frames[i]);
+		fputc(']', out);
 		break;
 	case TAPE_EV_LOSS:
 		fprintf(out, ",\"lost\":\"%s\"",

@@ -47,6 +47,7 @@ int drain__init(struct drain *d, struct record_bpf *skel, struct writer *w,
 	d->chunk_bytes = 1 << 20;
 	merge__init(&d->merge);
 	u64map__init(&d->named_tids);
+	u64map__init(&d->stack_ids);
 	pthread_mutex_init(&d->post_lock, NULL);
 	return 0;
 }
@@ -57,6 +58,7 @@ void drain__free(struct drain *d)
 	free(d->loss_seen);
 	merge__free(&d->merge);
 	u64map__free(&d->named_tids);
+	u64map__free(&d->stack_ids);
 	while (d->posted) {
 		struct posted_event *p = d->posted;
 
@@ -131,9 +133,11 @@ void drain__add(struct drain *d, const struct tape_event *ev)
 	/*
 	 * Loss records are never dropped, whatever the cap: one stands for
 	 * many events, and the tape must say what it lacks. They are few (a
-	 * poll of the counters at most every 200 ms), so the cap holds.
+	 * poll of the counters at most every 200 ms), so the cap holds. Nor
+	 * are stack records (one per distinct stack): the events that refer
+	 * to them would lose their stacks.
 	 */
-	if (ev->type == TAPE_EV_LOSS) {
+	if (ev->type == TAPE_EV_LOSS || ev->type == TAPE_EV_STACK) {
 		encode(d, ev);
 		return;
 	}
@@ -153,6 +157,14 @@ void drain__add(struct drain *d, const struct tape_event *ev)
 		d->drop_last_ts = 0;
 	}
 	encode(d, ev);
+}
+
+/* The stack ID of a hash BPF put in an event; 0 when its stack record never came. */
+static uint32_t stack_id(const struct drain *d, uint64_t hash)
+{
+	const uint64_t *id = hash ? u64map__get(&d->stack_ids, hash) : NULL;
+
+	return id ? *id : 0;
 }
 
 /* Ring-buffer record to tape event. Returns false for a malformed record. */
@@ -177,6 +189,7 @@ static bool to_event(const struct drain *d, const void *data, size_t size, struc
 			return false;
 		a->caller = r->caller;
 		a->result = r->result;
+		a->stack = stack_id(d, r->stack);
 		switch (h->kind) {
 		case EV_NEW:
 			/* (size), (size, align), (size, nothrow), (size, align, nothrow) */
@@ -223,6 +236,7 @@ static bool to_event(const struct drain *d, const void *data, size_t size, struc
 			return false;
 		ev->alloc.ptr = r->ptr;
 		ev->alloc.caller = r->caller;
+		ev->alloc.stack = stack_id(d, r->stack);
 		if (h->kind == EV_DELETE) {
 			/* (p), (p, size), (p, align), (p, size, align), then a nothrow_t */
 			ev->alloc.variant = h->flags;
@@ -299,6 +313,35 @@ static void encode_sink(const struct tape_event *ev, void *ctx)
 }
 
 /*
+ * A call stack BPF sent (the first time its process showed it): a stack
+ * record, under the next ID, unless this hash has one already.
+ */
+static void write_stack(struct drain *d, const struct stack_rec *r, size_t size)
+{
+	struct tape_event ev = { .type = TAPE_EV_STACK, .pid = r->hdr.pid,
+				 .ts = drain__tape_time(d, r->hdr.ts) };
+	uint64_t *id;
+	bool seen;
+
+	if (r->nframes > UNWIND_MAX_DEPTH || size < STACK_REC_FIXED + r->nframes * 8ull)
+		return;
+	id = u64map__upsert(&d->stack_ids, r->hash, &seen);
+	if (!id || seen)
+		return;
+	*id = ++d->next_stack_id;
+	ev.stack.id = *id;
+	ev.stack.nframes = r->nframes;
+	ev.stack.frames = (const uint64_t *)r->frames;
+	d->stats.stacks++;
+	drain__add(d, &ev);
+	/* The frames' mappings, for symbolising them: from /proc while the process lives. */
+	if (d->maps)
+		for (unsigned i = 1; i < r->nframes; i++)
+			maps_tracker__need(d->maps, ev.pid, r->frames[i], ev.ts, encode_sink, d);
+}
+
+
+/*
  * -a: a thread's name before its first event (the tools name threads by
  * comm records). A name the thread takes later comes as a comm record.
  */
@@ -333,14 +376,7 @@ int drain__sample(void *ctx, void *data, size_t size)
 	struct tape_event ev;
 
 	if (size >= STACK_REC_FIXED && ((struct rec_hdr *)data)->kind == EV_STACK) {
-		const struct stack_rec *st = data;
-
-		if (getenv("BPFTAPE_DEBUG_STACKS")) {
-			fprintf(stderr, "stack %u %016llx:", st->hdr.pid, (unsigned long long)st->hash);
-			for (unsigned i = 0; i < st->nframes && i < UNWIND_MAX_DEPTH; i++)
-				fprintf(stderr, " %llx", (unsigned long long)st->frames[i]);
-			fprintf(stderr, "\n");
-		}
+		write_stack(d, data, size);
 		return 0;
 	}
 	/* A caller's mapping, seen by BPF: a map record, in the tape before its callers. */

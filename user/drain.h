@@ -28,6 +28,7 @@ struct drain_stats {
 	uint64_t follow_gaps;		/* loss records of unknown count */
 	uint64_t gap_ns;		/* the time they cover, summed */
 	uint64_t thread_forks;		/* fork records that made threads, not processes */
+	uint64_t stacks;		/* distinct call stacks written */
 	uint64_t chunks;
 };
 
@@ -61,6 +62,9 @@ struct drain {
 	 */
 	bool name_threads;
 	struct u64map named_tids;
+	/* Call stacks: BPF's hash (its process's own) -> the tape's stack ID. */
+	struct u64map stack_ids;
+	uint32_t next_stack_id;
 	/* Sharded ring buffers: records wait here to be released in time order. */
 	struct shard_merge merge;
 	struct drain_stats stats;

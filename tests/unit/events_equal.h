@@ -21,7 +21,12 @@ static inline bool events_equal(const struct tape_event *a, const struct tape_ev
 		return a->alloc.ptr == b->alloc.ptr && a->alloc.size == b->alloc.size &&
 		       a->alloc.nmemb == b->alloc.nmemb && a->alloc.align == b->alloc.align &&
 		       a->alloc.result == b->alloc.result && a->alloc.caller == b->alloc.caller &&
-		       a->alloc.err == b->alloc.err && a->alloc.variant == b->alloc.variant;
+		       a->alloc.err == b->alloc.err && a->alloc.variant == b->alloc.variant &&
+		       a->alloc.stack == b->alloc.stack;
+	case TAPE_EV_STACK:
+		return a->stack.id == b->stack.id &&
+		       bytes_equal(a->stack.frames, a->stack.nframes * 8, b->stack.frames,
+				   b->stack.nframes * 8);
 	case TAPE_EV_SYSCALL:
 		if (a->sys.nr != b->sys.nr || a->sys.nargs != b->sys.nargs ||
 		    a->sys.path_state != b->sys.path_state || a->sys.flags != b->sys.flags ||

@@ -167,9 +167,10 @@ static int check_next(const struct tape_event *ev, void *ctx)
 	return 0;
 }
 
-/* 1.1's records: every form of new and delete, and a probe record, round-trip exactly. */
+/* 1.1's records: every form of new and delete, probe and stack records, round-trip exactly. */
 static void test_cxx_and_probe_records(void)
 {
+	static const uint64_t stack_frames[] = { 0x401000, 0x7f0000123456, 0x400800, 0 };
 #define N(t, v, ...) { .type = t, .pid = 7, .tid = 8, .ts = 10, \
 		       .alloc = { .variant = v, .caller = 0x401000, __VA_ARGS__ } }
 	static const struct tape_event evs[] = {
@@ -186,6 +187,10 @@ static void test_cxx_and_probe_records(void)
 		{ .type = TAPE_EV_PROBE, .pid = 7, .ts = 11,
 		  .probe = { .build_id_len = 4, .build_id = sample_build_id, .path_len = 18,
 			     .path = "/lib/libstdc++.so6" } },
+		{ .type = TAPE_EV_STACK, .pid = 7, .ts = 12,
+		  .stack = { .id = 3, .nframes = 4, .frames = stack_frames } },
+		N(TAPE_EV_NEW, 0, .size = 48, .result = 0x5000, .stack = 3),
+		N(TAPE_EV_DELETE, 0, .ptr = 0x5000, .stack = 1u << 30),
 	};
 #undef N
 	struct tape_encoder *e = tape_encoder__new();
