@@ -193,6 +193,17 @@ $(B)/tests/workloads/libaudit_marker.so: tests/workloads/lib/audit_marker.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -shared -fPIC -o $@ $<
 
+# Known call chains, with and without frame pointers: the stack walker must get both.
+$(B)/tests/workloads/stack_chain_fp: tests/workloads/stack_chain.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -fno-omit-frame-pointer -fno-optimize-sibling-calls -o $@ $<
+
+$(B)/tests/workloads/stack_chain_nofp: tests/workloads/stack_chain.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -fomit-frame-pointer -fno-optimize-sibling-calls -o $@ $<
+
 # The same workload with its allocator linked in: malloc in the executable.
 $(B)/tests/workloads/alloc_workload_static: tests/workloads/alloc_workload.c
 	$(call msg,CC,$@)
@@ -239,7 +250,8 @@ test:
 test-build: all $(UNIT_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS) \
 	$(B)/tests/workloads/alloc_workload_static $(B)/tests/workloads/sym_target \
 	$(B)/tests/workloads/liballoc_counter.so $(B)/tests/workloads/libtail_wrapper.so \
-	$(B)/tests/workloads/victim $(B)/tests/workloads/libaudit_marker.so
+	$(B)/tests/workloads/victim $(B)/tests/workloads/libaudit_marker.so \
+	$(B)/tests/workloads/stack_chain_fp $(B)/tests/workloads/stack_chain_nofp
 	$(Q)$(MAKE) --no-print-directory STATIC=1 B=$(B)/static $(B)/static/bpftape
 
 demo:

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Call stacks against the call chains the workload writes itself (its
+# functions' own return addresses), built with and without frame pointers:
+# the BPF walker must follow .eh_frame where there are none. Real BPF.
+. "$(dirname "$0")/../lib.sh"
+
+TESTS=(stacks_with_frame_pointers stacks_without_frame_pointers stack_depth_bounds no_stacks)
+require_bpf "${TESTS[@]}"
+
+CHECK_STACKS=$B/tests/tools/check_stacks
+
+chains() {
+	"$BPFTAPE" record -q -o "$T/$1.tape" "${@:3}" -- "$B/tests/workloads/stack_chain_$2" "$T/$1.log" ||
+		fail "record failed"
+}
+
+stacks_with_frame_pointers() {
+	chains fp fp && "$CHECK_STACKS" "$T/fp.tape" "$T/fp.log"
+}
+
+stacks_without_frame_pointers() {
+	chains nofp nofp && "$CHECK_STACKS" "$T/nofp.tape" "$T/nofp.log"
+}
+
+# --stack-depth N: no stack longer than N frames.
+stack_depth_bounds() {
+	chains depth nofp --stack-depth 3 || return 1
+	local longest
+	longest=$("$BPFTAPE" dump --no-header --event stack "$T/depth.tape" |
+		awk '{ n = NF - 5; if (n > m) m = n } END { print m + 0 }')
+	[ "$longest" -ge 1 ] && [ "$longest" -le 3 ] || fail "longest stack has $longest frames, expected 1 to 3"
+}
+
+no_stacks() {
+	chains none nofp --no-stacks || return 1
+	[ "$(count_events "$T/none.tape" stack)" = 0 ] || fail "stack records with --no-stacks"
+	[ "$(count_events "$T/none.tape" malloc)" -gt 0 ] || fail "no allocations recorded"
+}
+
+for name in "${TESTS[@]}"; do
+	t "$name" "$name"
+done
