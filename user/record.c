@@ -864,9 +864,11 @@ static int start(struct recorder *r, char *msg, size_t msglen)
 		err = resolve_targets(r, msg, msglen);
 	if (err)
 		return err;
-	r->out_fd = output_file__create(o->output, o->force, msg, msglen);
-	if (r->out_fd < 0)
-		return r->out_fd;
+	/* Said now, before the set-up; the file itself is made once set-up is done. */
+	if (strcmp(o->output, "-") && !o->force && !access(o->output, F_OK)) {
+		snprintf(msg, msglen, "%.900s exists; use --force to overwrite it", o->output);
+		return -EEXIST;
+	}
 	r->skel = record_bpf__open();
 	if (!r->skel) {
 		err = -errno;
@@ -897,11 +899,6 @@ static int start(struct recorder *r, char *msg, size_t msglen)
 		bpf_map_update_elem(bpf_map__fd(r->skel->maps.traced_pids), &pid, &one, BPF_ANY);
 	}
 	build_header(r);
-	err = writer__start(&r->writer, r->out_fd, o->output, o->format, &r->hdr, o->max_memory,
-			    msg, msglen);
-	if (err)
-		return err;
-	r->writer_started = true;
 	err = drain__init(&r->drain, r->skel, &r->writer, o->alloc ? &r->maps : NULL,
 			  tape_header__u64(&r->hdr, TAPE_CFG_ZERO_MONO_NS, 0));
 	if (err) {
@@ -947,6 +944,19 @@ static int start(struct recorder *r, char *msg, size_t msglen)
 	write_markers(r, TAPE_EV_ATTACH, drain__now(&r->drain));
 	for (int i = 0; i < r->ntargets && o->mode == MODE_PID; i++)
 		post_thread_names(r, r->targets[i].pid);
+	/*
+	 * The tape is created as late as it can be, once everything is on (the
+	 * ring buffer holds what comes meanwhile): a recorder killed while it
+	 * set up leaves no empty tape behind.
+	 */
+	r->out_fd = output_file__create(o->output, o->force, msg, msglen);
+	if (r->out_fd < 0)
+		return r->out_fd;
+	err = writer__start(&r->writer, r->out_fd, o->output, o->format, &r->hdr, o->max_memory,
+			    msg, msglen);
+	if (err)
+		return err;
+	r->writer_started = true;
 	err = follower__start(&r->follow);
 	if (err) {
 		snprintf(msg, msglen, "cannot start the following thread: %s", strerror(-err));
