@@ -5,7 +5,7 @@
 
 TESTS=(started_command attach_running follow_fork fork_then_exec preload_tcmalloc
 	preload_mimalloc static_executable stripped_static_refused system_wide_comm_filter
-	probes_only_in_targets sigint_mid_flood kill9_leaves_no_probe duration_stops
+	probes_only_in_targets probes_switch_at_once sigint_mid_flood kill9_leaves_no_probe duration_stops
 	command_exit_status mwrap_output errors_are_clear not_root_refused static_recorder)
 require_bpf "${TESTS[@]}"
 
@@ -184,6 +184,38 @@ kill9_leaves_no_probe() {
 	"$BPFTAPE" dump --no-header --no-symbols --event malloc "$T/k9.tape" >"$T/k9.dump" 2>"$T/k9.dump.err"
 	cat "$T/k9.dump.err"
 	[ "$(wc -l <"$T/k9.dump")" -gt 1000 ] || fail "the tape lost more than its last second"
+}
+
+# The flood frees each block right after allocating it: atomic arming means
+# the tape holds a contiguous run of that, malloc(x) then free(x), with at
+# most a free first and a malloc last (probes switching on one function at a
+# time would leave two mallocs or two frees in a row at either edge).
+alternates() {
+	"$BPFTAPE" dump --no-header --no-symbols --event alloc --pid "$2" "$1" | awk '
+		/ malloc\(/ { if (want == "free") bad++; want = "free"; n++
+			p = $0; sub(/.* = /, "", p); sub(/ .*/, "", p); next }
+		/ free\(/ { sub(/.*free\(/, ""); sub(/\).*/, "");
+			if (want == "malloc" || (want == "free" && $0 != p)) bad++; want = "malloc"; n++ }
+		END { print n " calls, " bad + 0 " out of order"; exit !(n > 100 && bad == 0) }'
+}
+
+probes_switch_at_once() {
+	local wp rp
+	record_flood once
+	sleep 0.5
+	kill -INT $rp
+	wait $rp || fail "the recorder failed: $(cat "$T/once.err")"
+	alternates "$T/once.tape" $wp || fail "-p: the probes did not switch on and off at once"
+	# And system-wide, where every function is probed for every process.
+	local flood
+	start_flood
+	"$BPFTAPE" record -a -o "$T/once-a.tape" 2>"$T/once-a.err" &
+	rp=$!
+	wait_for_text "$T/once-a.err" "recording" || return 1
+	sleep 0.5
+	kill -INT $rp
+	wait $rp || fail "the recorder failed: $(cat "$T/once-a.err")"
+	alternates "$T/once-a.tape" $flood || fail "-a: the probes did not switch on and off at once"
 }
 
 duration_stops() {
