@@ -245,14 +245,9 @@ static const struct sym *find_sym(const struct sym_file *f, uint64_t vaddr)
 	return NULL;
 }
 
-bool symbolizer__describe(struct symbolizer *s, uint32_t pid, uint64_t addr, char *buf,
-			  size_t len)
+static const struct sym_map *find_map(struct symbolizer *s, uint32_t pid, uint64_t addr)
 {
 	const struct sym_map *m = NULL;
-	struct sym_file *f;
-	const char *base;
-	uint64_t offset;
-	int64_t vaddr;
 	size_t lo = 0, hi;
 
 	if (!s->sorted) {
@@ -272,22 +267,53 @@ bool symbolizer__describe(struct symbolizer *s, uint32_t pid, uint64_t addr, cha
 	if (lo)
 		m = &s->maps[lo - 1];
 	if (!m || m->pid != pid || addr >= m->end)
-		return false;
+		return NULL;
+	return m;
+}
+
+int symbolizer__frames(struct symbolizer *s, uint32_t pid, uint64_t addr, struct sym_frame *out,
+		       int max)
+{
+	const struct sym_map *m = find_map(s, pid, addr);
+	struct sym_file *f;
+	int64_t vaddr;
+
+	if (!m || max < 1)
+		return 0;
 	f = &s->files[m->file];
 	if (!f->loaded)
 		load_file(s, f);
-	base = strrchr(f->path, '/') ? strrchr(f->path, '/') + 1 : f->path;
-	offset = addr - m->start + m->offset;
-	vaddr = f->usable ? elf_file__offset_to_vaddr(f->elf, offset) : -1;
+	out[0] = (struct sym_frame){
+		.module = f->path,
+		.build_id = f->build_id,
+		.build_id_len = f->build_id_len,
+		.offset = addr - m->start + m->offset,
+	};
+	vaddr = f->usable ? elf_file__offset_to_vaddr(f->elf, out[0].offset) : -1;
 	if (vaddr >= 0) {
 		const struct sym *sym = find_sym(f, (uint64_t)vaddr);
 
 		if (sym) {
-			snprintf(buf, len, "%s+0x%llx (%s)", sym->name,
-				 (unsigned long long)((uint64_t)vaddr - sym->vaddr), base);
-			return true;
+			out[0].function = sym->name;
+			out[0].function_offset = (uint64_t)vaddr - sym->vaddr;
 		}
 	}
-	snprintf(buf, len, "%s+0x%llx", base, (unsigned long long)offset);
+	return 1;
+}
+
+bool symbolizer__describe(struct symbolizer *s, uint32_t pid, uint64_t addr, char *buf,
+			  size_t len)
+{
+	struct sym_frame fr;
+	const char *base;
+
+	if (!symbolizer__frames(s, pid, addr, &fr, 1))
+		return false;
+	base = strrchr(fr.module, '/') ? strrchr(fr.module, '/') + 1 : fr.module;
+	if (fr.function)
+		snprintf(buf, len, "%s+0x%llx (%s)", fr.function,
+			 (unsigned long long)fr.function_offset, base);
+	else
+		snprintf(buf, len, "%s+0x%llx", base, (unsigned long long)fr.offset);
 	return true;
 }
