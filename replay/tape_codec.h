@@ -17,7 +17,8 @@ struct tape_delta_state {
 	uint64_t ts;
 	uint64_t ptr;		/* last pointer seen in an allocator record */
 	uint64_t caller;	/* last caller address */
-	uint64_t frames[TAPE_STACK_MAX_FRAMES];	/* a decoded stack record's frames */
+	/* Last: a decoded stack record's frames (the encoder saves only what precedes). */
+	uint64_t frames[TAPE_STACK_MAX_FRAMES];
 };
 
 /* Longest encoding of one record, strings excluded (a stack record's frames included). */
