@@ -177,7 +177,11 @@ enum tape_loss_reason {
 	TAPE_LOSS_DAMAGE = 5,		/* a reader skipped damaged input (conversions) */
 	TAPE_LOSS_NO_RETURN = 6,	/* a call whose return probe never fired */
 	TAPE_LOSS_UNKNOWN_PROBE = 7,	/* a probe hit whose function could not be told (1.1) */
+	TAPE_LOSS_UNREAD_IMAGE = 8,	/* exec'd and gone before its new image was read (1.1) */
 };
+
+/* What a loss reason means, in a few words ("unknown reason" for others). */
+const char *tape_loss_reason_name(uint32_t reason);
 
 #define TAPE_LOSS_NO_CPU UINT32_MAX
 

@@ -67,6 +67,29 @@ static const char *const type_names[TAPE_EV_MAX_KNOWN + 1] = {
 	[TAPE_EV_DETACH] = "detach",
 };
 
+const char *tape_loss_reason_name(uint32_t reason)
+{
+	switch (reason) {
+	case TAPE_LOSS_RINGBUF:
+		return "ring buffer full";
+	case TAPE_LOSS_WRITER:
+		return "writer fell behind the memory cap";
+	case TAPE_LOSS_FOLLOW_GAP:
+		return "the process ran an allocator before its probes were on";
+	case TAPE_LOSS_INFLIGHT:
+		return "no room to keep a call's arguments";
+	case TAPE_LOSS_DAMAGE:
+		return "damaged input skipped";
+	case TAPE_LOSS_NO_RETURN:
+		return "the call's return was never seen";
+	case TAPE_LOSS_UNKNOWN_PROBE:
+		return "a probe fired in a function the recorder could not tell";
+	case TAPE_LOSS_UNREAD_IMAGE:
+		return "the process exec'd and ended before the recorder could read its new image";
+	}
+	return "unknown reason";
+}
+
 const char *tape_type_name(unsigned type)
 {
 	if (type <= TAPE_EV_MAX_KNOWN && type_names[type])

@@ -527,7 +527,9 @@ static void flush_posted(struct drain *d)
 		struct posted_event *p = list;
 
 		list = p->next;
-		if (p->ev.type == TAPE_EV_LOSS && !p->ev.loss.count) {
+		if (p->ev.type == TAPE_EV_LOSS && p->ev.loss.reason == TAPE_LOSS_UNREAD_IMAGE) {
+			d->stats.unread_images++;
+		} else if (p->ev.type == TAPE_EV_LOSS && !p->ev.loss.count) {
 			d->stats.follow_gaps++;
 			d->stats.gap_ns += p->ev.ts - p->ev.loss.first_ts;
 		}

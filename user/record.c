@@ -21,6 +21,7 @@
 #include "commands.h"
 #include "drain.h"
 #include "event_print.h"
+#include "exec_lane.h"
 #include "follow.h"
 #include "lib_resolve.h"
 #include "output_file.h"
@@ -76,6 +77,7 @@ struct recorder {
 	struct maps_tracker maps;
 	struct follower follow;
 	bool follow_ready;
+	struct exec_lane lane;
 	struct spawned child;
 	bool child_reaped;
 	int child_status;
@@ -613,6 +615,10 @@ static void print_summary(struct recorder *r, const char *stop_reason)
 			"on, %.1f ms in all (loss records say which and when)",
 			(unsigned long long)s->follow_gaps, s->follow_gaps == 1 ? "" : "s",
 			s->gap_ns / 1e6);
+	if (s->unread_images)
+		fprintf(stderr, "; %llu process%s exec'd and ended before its new image could be read "
+			"(if it brought another allocator, its calls are missing; loss records say which)",
+			(unsigned long long)s->unread_images, s->unread_images == 1 ? "" : "es");
 	fprintf(stderr, "\n");
 	if (r->o->stack_depth) {
 		const struct unwind_loader *u = &r->unwind;
@@ -689,8 +695,9 @@ static void print_summary_json(struct recorder *r, const char *stop_reason, int 
 	fprintf(out, ",\"lost\":{\"total\":%llu,\"bpf\":%llu,\"writer\":%llu}",
 		(unsigned long long)(s->lost_bpf + s->lost_writer), (unsigned long long)s->lost_bpf,
 		(unsigned long long)s->lost_writer);
-	fprintf(out, ",\"gaps\":{\"count\":%llu,\"seconds\":%.6f}", (unsigned long long)s->follow_gaps,
-		s->gap_ns / 1e9);
+	fprintf(out, ",\"gaps\":{\"count\":%llu,\"seconds\":%.6f,\"unread_images\":%llu}",
+		(unsigned long long)s->follow_gaps, s->gap_ns / 1e9,
+		(unsigned long long)s->unread_images);
 	fprintf(out, ",\"stacks\":{\"distinct\":%llu,\"unwind_files\":%llu,\"unwind_rows\":%llu,"
 		"\"files_beyond_memory\":%llu}", (unsigned long long)s->stacks,
 		(unsigned long long)r->unwind.files, (unsigned long long)r->unwind.rows_loaded,
@@ -944,6 +951,13 @@ static int start(struct recorder *r, char *msg, size_t msglen)
 	follow_options(o, &fo);
 	follower__init(&r->follow, &r->probes, &r->drain, &fo, &r->fixed_libs);
 	r->follow_ready = true;
+	if (o->alloc && fo.inherit && !fo.system_wide && !fo.fixed_libs) {
+		err = exec_lane__start(&r->lane, bpf_map__fd(r->skel->maps.exec_lane));
+		if (err)	/* images are then read when the follower gets to them */
+			cli_warn("cannot read new images as they are exec'd: %s", strerror(-err));
+		else
+			r->follow.lane = &r->lane;
+	}
 	err = open_ring_buffers(r, msg, msglen);
 	if (!err)
 		err = attach_tracepoints(r, msg, msglen);
@@ -1000,6 +1014,9 @@ static void stop(struct recorder *r)
 		set_armed(r, false);
 	if (r->follow_ready)
 		follower__stop(&r->follow, ts);
+	if (r->follow.lane)
+		exec_lane__stop(&r->lane);
+	r->follow.lane = NULL;
 	for (int i = r->nlinks - 1; i >= 0; i--)
 		bpf_link__destroy(r->links[i]);
 	r->nlinks = 0;
