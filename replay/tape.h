@@ -97,6 +97,7 @@ enum tape_path_state {
 };
 
 #define TAPE_SYS_NO_RETURN 1	/* exit, exit_group, or a thread that died in the call */
+#define TAPE_SYS_STACK 2	/* (1.1) a stack id follows the path: set by the encoder */
 
 struct tape_syscall {
 	uint32_t nr;
@@ -108,6 +109,7 @@ struct tape_syscall {
 	uint64_t duration;	/* ns; the event's ts is the entry time */
 	uint32_t path_len;
 	const char *path;	/* not NUL-terminated; valid until the next event */
+	uint32_t stack;		/* (1.1) the calling code's stack record, 0 for none */
 };
 
 #define TAPE_FORK_THREAD 1	/* clone of a thread, not a new process */

@@ -188,7 +188,9 @@ static void encode_syscall(const struct tape_syscall *sc, struct out *o)
 	unsigned nargs = sc->nargs > 6 ? 6 : sc->nargs;
 	bool has_path = sc->path_state == TAPE_PATH_OK || sc->path_state == TAPE_PATH_TRUNCATED;
 
-	put_u(o, sc->flags | (unsigned)sc->path_state << TAPE_SF_PATH_SHIFT);
+	unsigned flags = (sc->flags & ~TAPE_SYS_STACK) | (sc->stack ? TAPE_SYS_STACK : 0);
+
+	put_u(o, flags | (unsigned)sc->path_state << TAPE_SF_PATH_SHIFT);
 	put_u(o, sc->nr);
 	put_u(o, nargs);
 	for (unsigned i = 0; i < nargs; i++)
@@ -197,6 +199,8 @@ static void encode_syscall(const struct tape_syscall *sc, struct out *o)
 	put_u(o, sc->duration);
 	if (has_path)
 		put_bytes(o, sc->path, sc->path_len);
+	if (sc->stack)
+		put_u(o, sc->stack);
 }
 
 size_t tape_encode_payload(struct tape_delta_state *s, const struct tape_event *ev, uint8_t *buf)
@@ -388,6 +392,8 @@ static void decode_syscall(struct in *in, struct tape_syscall *sc)
 	sc->duration = get_u(in);
 	if (sc->path_state == TAPE_PATH_OK || sc->path_state == TAPE_PATH_TRUNCATED)
 		sc->path = (const char *)get_bytes(in, &sc->path_len);
+	sc->stack = flags & TAPE_SYS_STACK ? get_u32(in) : 0;
+	sc->flags &= ~TAPE_SYS_STACK;
 }
 
 int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8_t *end,

@@ -285,6 +285,8 @@ static void print_syscall_text(FILE *out, const struct tape_syscall *sc)
 	else
 		print_syscall_arg(out, sc->ret);
 	fprintf(out, " <%.3f us>", sc->duration / 1000.0);
+	if (sc->stack)
+		fprintf(out, " (stack #%u)", sc->stack);
 }
 
 static void print_exit_status(FILE *out, int code)
@@ -471,6 +473,8 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 			fprintf(out, ",\"path\":");
 			print_json_string(out, ev->sys.path, ev->sys.path_len);
 		}
+		if (ev->sys.stack)
+			fprintf(out, ",\"stack\":%u", ev->sys.stack);
 		break;
 	}
 	case TAPE_EV_FORK:

@@ -262,6 +262,7 @@ static bool to_event(const struct drain *d, const void *data, size_t size, struc
 		ev->sys.flags = h->flags & SYS_F_NO_RETURN ? TAPE_SYS_NO_RETURN : 0;
 		ev->sys.path_state = r->path_state;
 		ev->sys.path_len = r->path_len;
+		ev->sys.stack = r->stack ? stack_id(d, r->stack) : 0;
 		ev->sys.path = r->path;
 		return true;
 	}

@@ -246,7 +246,7 @@ static void configure(struct recorder *r)
 	bpf_map__set_max_entries(r->skel->maps.unwind_rows,
 				 o->stack_depth ? o->stack_memory / sizeof(struct unwind_row) : 1);
 	/* The set was checked when the options were parsed. */
-	sys_configure(cfg, o->syscalls, msg, sizeof(msg));
+	sys_configure(cfg, o->syscalls, o->syscall_stacks, msg, sizeof(msg));
 	bpf_map__set_max_entries(r->skel->maps.events, o->shards ? 4096 : o->ringbuf_size);
 	bpf_map__set_max_entries(r->skel->maps.shards, o->shards ? o->shards : 1);
 	/* Only what is used is attached: the allocator programs when tracing calls. */
