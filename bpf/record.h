@@ -129,6 +129,8 @@ struct record_config {
 	__u64 syscall_bits[SYSCALL_SLOTS / 64];
 	__u64 syscall_stack_bits[SYSCALL_SLOTS / 64];	/* syscalls whose stacks are taken */
 	__s8 path_arg[SYSCALL_SLOTS];	/* argument holding a path, -1 for none */
+	__s8 path2_arg[SYSCALL_SLOTS];	/* a second one (rename's new name), -1 for none */
+	__s8 fds_arg[SYSCALL_SLOTS];	/* pointer to the int[2] the call fills, -1 for none */
 };
 
 #endif

@@ -46,38 +46,64 @@ static __always_inline __u64 syscall_stack(struct pt_regs *regs, __u64 id, __u64
 				      t->stack_mm, cfg.stack_depth), t, id, now);
 }
 
-static __always_inline int path_arg_of(long nr)
-{
-	if (nr < 0 || nr >= SYSCALL_SLOTS)
-		return -1;
-	return cfg.path_arg[nr];
-}
 
 /*
- * Reads the path argument. A page that is not resident cannot be faulted in
- * here, so a failed read is retried at exit, when the kernel has read the
- * path itself and the page is in; only then is it marked unreadable.
+ * Reads a path argument into buf, setting its state and length. A page that
+ * is not resident cannot be faulted in here, so a failed read is retried at
+ * exit, when the kernel has read the path itself and the page is in; only
+ * then is it marked unreadable.
  */
-static __always_inline void read_path(struct sys_rec *r, __u64 uptr)
+static __always_inline void read_path_into(char *buf, __u16 *state, __u16 *len, __u64 uptr)
 {
 	long n;
 
 	if (!uptr) {
-		r->path_state = SYS_PATH_NONE;
-		r->path_len = 0;
+		*state = SYS_PATH_NONE;
+		*len = 0;
 		return;
 	}
-	n = bpf_probe_read_user_str(r->path, sizeof(r->path), (void *)uptr);
+	n = bpf_probe_read_user_str(buf, SYS_PATH_MAX + 2, (void *)uptr);
 	if (n <= 0) {
-		r->path_state = SYS_PATH_UNREADABLE;
-		r->path_len = 0;
+		*state = SYS_PATH_UNREADABLE;
+		*len = 0;
 	} else if (n - 1 > SYS_PATH_MAX) {
-		r->path_state = SYS_PATH_TRUNCATED;
-		r->path_len = SYS_PATH_MAX;
+		*state = SYS_PATH_TRUNCATED;
+		*len = SYS_PATH_MAX;
 	} else {
-		r->path_state = SYS_PATH_OK;
-		r->path_len = n - 1;
+		*state = SYS_PATH_OK;
+		*len = n - 1;
 	}
+}
+
+static __always_inline void read_paths(struct sys_inflight *in, bool retry)
+{
+	long nr = in->rec.nr;
+	int a, b;
+
+	if (nr < 0 || nr >= SYSCALL_SLOTS)
+		return;
+	a = cfg.path_arg[nr];
+	b = cfg.path2_arg[nr];
+	if (a >= 0 && a < 6 && (!retry || in->rec.path_state == SYS_PATH_UNREADABLE))
+		read_path_into(in->rec.path, &in->rec.path_state, &in->rec.path_len,
+			       in->rec.args[a]);
+	if (b >= 0 && b < 6 && (!retry || in->rec.path2_state == SYS_PATH_UNREADABLE))
+		read_path_into(in->path2, &in->rec.path2_state, &in->rec.path2_len,
+			       in->rec.args[b]);
+}
+
+/* pipe, pipe2, socketpair: the two descriptors the call wrote to the program's memory. */
+static __always_inline void read_fds(struct sys_inflight *in)
+{
+	long nr = in->rec.nr;
+	int a;
+
+	if (nr < 0 || nr >= SYSCALL_SLOTS || in->rec.ret)
+		return;
+	a = cfg.fds_arg[nr];
+	if (a >= 0 && a < 6 &&
+	    !bpf_probe_read_user(in->rec.fds, sizeof(in->rec.fds), (void *)in->rec.args[a]))
+		in->rec.hdr.flags |= SYS_F_FDS;
 }
 
 SEC("tp_btf/sys_enter")
@@ -86,7 +112,6 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct sys_inflight *in;
 	__u64 id, now;
-	int path;
 
 	if (!cfg.trace_syscalls || !syscall_selected(nr))
 		return 0;
@@ -125,9 +150,9 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	in->rec.stack = stack_selected(nr) ? syscall_stack(regs, id, now) : 0;
 	in->rec.path_state = SYS_PATH_NONE;
 	in->rec.path_len = 0;
-	path = path_arg_of(nr);
-	if (path >= 0 && path < 6)
-		read_path(&in->rec, in->rec.args[path]);
+	in->rec.path2_state = SYS_PATH_NONE;
+	in->rec.path2_len = 0;
+	read_paths(in, false);
 	if (nr == cfg.nr_exit || nr == cfg.nr_exit_group) {
 		/* These never return: write them now. */
 		in->rec.hdr.flags = SYS_F_NO_RETURN;
@@ -142,18 +167,14 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
 	struct sys_inflight *in = sys_thread(bpf_get_current_task_btf(), false);
-	int path;
 
 	if (!in || !in->active)
 		return 0;
 	in->active = 0;
 	in->rec.ret = ret;
 	in->rec.duration = bpf_ktime_get_ns() - in->rec.hdr.ts;
-	if (in->rec.path_state == SYS_PATH_UNREADABLE) {
-		path = path_arg_of(in->rec.nr);
-		if (path >= 0 && path < 6)
-			read_path(&in->rec, in->rec.args[path]);
-	}
+	read_paths(in, true);
+	read_fds(in);
 	sys_emit(in);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #define SYS_PATH_UNREADABLE 3
 
 #define SYS_F_NO_RETURN 1	/* hdr.flags: exit, exit_group, or died in the call */
+#define SYS_F_FDS 2		/* hdr.flags: fds holds the two descriptors the call made */
 
 struct sys_rec {
 	struct rec_hdr hdr;	/* kind EV_SYSCALL; ts: entry time */
@@ -24,10 +25,18 @@ struct sys_rec {
 	__u64 args[6];
 	__u64 duration;		/* ns from entry to exit */
 	__u64 stack;		/* the caller's stack (alloc.h's hash), 0 when not taken */
-	/* Only path_len bytes of path are sent; +2 to see that a path was longer. */
-	char path[SYS_PATH_MAX + 2];
+	/* A second path (rename's, link's and symlink's new name), after the first. */
+	__u16 path2_state;
+	__u16 path2_len;
+	__s32 fds[2];		/* pipe, pipe2, socketpair: the descriptors made (SYS_F_FDS) */
+	__u32 pad;
+	/*
+	 * Only path_len bytes of the first path are sent, then path2_len of the
+	 * second (moved up at the end); +2 to see that a path was longer.
+	 */
+	char path[2 * (SYS_PATH_MAX + 2)];
 };
 
-#define SYS_REC_FIXED 104	/* offsetof(struct sys_rec, path) */
+#define SYS_REC_FIXED 120	/* offsetof(struct sys_rec, path) */
 
 #endif

@@ -12,6 +12,7 @@ struct sys_inflight {
 	__u32 active;		/* a call is in progress */
 	__u32 pad;
 	struct sys_rec rec;	/* the record being built */
+	char path2[SYS_PATH_MAX + 2];	/* read here; moved after the first path when sent */
 };
 
 struct {
@@ -27,15 +28,20 @@ static __always_inline struct sys_inflight *sys_thread(struct task_struct *task,
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-/* Sends the record with only the path bytes it holds. */
+/* Sends the record with only the path bytes it holds: the first path, then the second. */
 static __always_inline void sys_emit(struct sys_inflight *in)
 {
-	__u32 len = in->rec.path_len;
+	__u32 len = in->rec.path_len, len2 = in->rec.path2_len;
 
 	if (len > SYS_PATH_MAX)
 		len = SYS_PATH_MAX;
-	in->rec.hdr.size = SYS_REC_FIXED + len;
-	emit(&in->rec, SYS_REC_FIXED + len, EV_SYSCALL, in->rec.hdr.ts);
+	if (len2 > SYS_PATH_MAX)
+		len2 = SYS_PATH_MAX;
+	if (len2 && bpf_probe_read_kernel(in->rec.path + len, len2, in->path2))
+		len2 = 0;
+	in->rec.path2_len = len2;
+	in->rec.hdr.size = SYS_REC_FIXED + len + len2;
+	emit(&in->rec, SYS_REC_FIXED + len + len2, EV_SYSCALL, in->rec.hdr.ts);
 }
 
 #endif

@@ -98,6 +98,9 @@ enum tape_path_state {
 
 #define TAPE_SYS_NO_RETURN 1	/* exit, exit_group, or a thread that died in the call */
 #define TAPE_SYS_STACK 2	/* (1.1) a stack id follows the path: set by the encoder */
+#define TAPE_SYS_PATH2 4	/* (1.1) a second path's state (and path) follow: the encoder's */
+#define TAPE_SYS_FDS 8		/* (1.1) two descriptors follow: the encoder's */
+#define TAPE_SYS_ENCODED (TAPE_SYS_STACK | TAPE_SYS_PATH2 | TAPE_SYS_FDS)
 
 struct tape_syscall {
 	uint32_t nr;
@@ -110,6 +113,13 @@ struct tape_syscall {
 	uint32_t path_len;
 	const char *path;	/* not NUL-terminated; valid until the next event */
 	uint32_t stack;		/* (1.1) the calling code's stack record, 0 for none */
+	/* (1.1) A second path: rename's, link's and symlink's new name. */
+	uint8_t path2_state;
+	uint32_t path2_len;
+	const char *path2;
+	/* (1.1) pipe, pipe2, socketpair: the two descriptors the call made. */
+	bool has_fds;
+	int32_t fds[2];
 };
 
 #define TAPE_FORK_THREAD 1	/* clone of a thread, not a new process */
@@ -241,6 +251,7 @@ enum tape_config_key {
 	TAPE_CFG_MODE = 12,		/* string: "pid", "command", "system", "converted" */
 	TAPE_CFG_OPTION = 13,		/* string "name=value"; one entry per option */
 	TAPE_CFG_SOURCE = 14,		/* string: what a converted tape came from */
+	TAPE_CFG_ARCH = 15,		/* string: uname -m, whose syscall numbers these are (1.1) */
 };
 
 #define TAPE_LITTLE_ENDIAN 1

@@ -188,7 +188,9 @@ static void encode_syscall(const struct tape_syscall *sc, struct out *o)
 	unsigned nargs = sc->nargs > 6 ? 6 : sc->nargs;
 	bool has_path = sc->path_state == TAPE_PATH_OK || sc->path_state == TAPE_PATH_TRUNCATED;
 
-	unsigned flags = (sc->flags & ~TAPE_SYS_STACK) | (sc->stack ? TAPE_SYS_STACK : 0);
+	bool has_path2 = sc->path2_state != TAPE_PATH_NONE;
+	unsigned flags = (sc->flags & ~TAPE_SYS_ENCODED) | (sc->stack ? TAPE_SYS_STACK : 0) |
+			 (has_path2 ? TAPE_SYS_PATH2 : 0) | (sc->has_fds ? TAPE_SYS_FDS : 0);
 
 	put_u(o, flags | (unsigned)sc->path_state << TAPE_SF_PATH_SHIFT);
 	put_u(o, sc->nr);
@@ -199,8 +201,18 @@ static void encode_syscall(const struct tape_syscall *sc, struct out *o)
 	put_u(o, sc->duration);
 	if (has_path)
 		put_bytes(o, sc->path, sc->path_len);
+	/* Appended in 1.1, each behind its flag: 1.0 readers skip them as trailing bytes. */
 	if (sc->stack)
 		put_u(o, sc->stack);
+	if (has_path2) {
+		put_u(o, sc->path2_state);
+		if (sc->path2_state == TAPE_PATH_OK || sc->path2_state == TAPE_PATH_TRUNCATED)
+			put_bytes(o, sc->path2, sc->path2_len);
+	}
+	if (sc->has_fds) {
+		put_s(o, sc->fds[0]);
+		put_s(o, sc->fds[1]);
+	}
 }
 
 size_t tape_encode_payload(struct tape_delta_state *s, const struct tape_event *ev, uint8_t *buf)
@@ -393,7 +405,24 @@ static void decode_syscall(struct in *in, struct tape_syscall *sc)
 	if (sc->path_state == TAPE_PATH_OK || sc->path_state == TAPE_PATH_TRUNCATED)
 		sc->path = (const char *)get_bytes(in, &sc->path_len);
 	sc->stack = flags & TAPE_SYS_STACK ? get_u32(in) : 0;
-	sc->flags &= ~TAPE_SYS_STACK;
+	sc->path2_state = TAPE_PATH_NONE;
+	sc->path2_len = 0;
+	sc->path2 = NULL;
+	if (flags & TAPE_SYS_PATH2) {
+		uint64_t state = get_u(in);
+
+		if (state > TAPE_PATH_UNREADABLE) {
+			in->bad = true;
+			return;
+		}
+		sc->path2_state = state;
+		if (state == TAPE_PATH_OK || state == TAPE_PATH_TRUNCATED)
+			sc->path2 = (const char *)get_bytes(in, &sc->path2_len);
+	}
+	sc->has_fds = flags & TAPE_SYS_FDS;
+	sc->fds[0] = sc->has_fds ? (int32_t)get_s(in) : 0;
+	sc->fds[1] = sc->has_fds ? (int32_t)get_s(in) : 0;
+	sc->flags &= ~TAPE_SYS_ENCODED;
 }
 
 int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8_t *end,

@@ -24,6 +24,7 @@ static const char *const key_names[] = {
 	[TAPE_CFG_MODE] = "mode",
 	[TAPE_CFG_OPTION] = "option",
 	[TAPE_CFG_SOURCE] = "source",
+	[TAPE_CFG_ARCH] = "arch",
 };
 
 const char *tape_config_key_name(uint16_t key)

@@ -256,6 +256,14 @@ static void print_alloc_text(FILE *out, const struct tape_event *ev)
 		print_ptr(out, a->result);
 }
 
+static void print_path(FILE *out, unsigned state, const char *path, uint32_t len)
+{
+	if (state == TAPE_PATH_UNREADABLE)
+		fprintf(out, "<unreadable>");
+	else
+		fprintf(out, "\"%.*s\"%s", (int)len, path, state == TAPE_PATH_TRUNCATED ? "..." : "");
+}
+
 static void print_syscall_text(FILE *out, const struct tape_syscall *sc)
 {
 	const struct syscall_info *info = syscall_by_nr(sc->nr);
@@ -266,11 +274,10 @@ static void print_syscall_text(FILE *out, const struct tape_syscall *sc)
 		fprintf(out, "syscall_%u(", sc->nr);
 	for (unsigned i = 0; i < sc->nargs; i++) {
 		fprintf(out, "%s", i ? ", " : "");
-		if (info && info->path_arg == (int)i && sc->path_state == TAPE_PATH_UNREADABLE)
-			fprintf(out, "<unreadable>");
-		else if (info && info->path_arg == (int)i && sc->path_state != TAPE_PATH_NONE)
-			fprintf(out, "\"%.*s\"%s", (int)sc->path_len, sc->path,
-				sc->path_state == TAPE_PATH_TRUNCATED ? "..." : "");
+		if (info && info->path_arg == (int)i && sc->path_state != TAPE_PATH_NONE)
+			print_path(out, sc->path_state, sc->path, sc->path_len);
+		else if (info && info->path2_arg == (int)i && sc->path2_state != TAPE_PATH_NONE)
+			print_path(out, sc->path2_state, sc->path2, sc->path2_len);
 		else
 			print_syscall_arg(out, sc->args[i]);
 	}
@@ -284,6 +291,8 @@ static void print_syscall_text(FILE *out, const struct tape_syscall *sc)
 			errno_name((int)-sc->ret) ? errno_name((int)-sc->ret) : "");
 	else
 		print_syscall_arg(out, sc->ret);
+	if (sc->has_fds)
+		fprintf(out, " [%d, %d]", sc->fds[0], sc->fds[1]);
 	fprintf(out, " <%.3f us>", sc->duration / 1000.0);
 	if (sc->stack)
 		fprintf(out, " (stack #%u)", sc->stack);
@@ -473,6 +482,14 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 			fprintf(out, ",\"path\":");
 			print_json_string(out, ev->sys.path, ev->sys.path_len);
 		}
+		if (ev->sys.path2_state != TAPE_PATH_NONE)
+			fprintf(out, ",\"path2_state\":\"%s\"", path_states[ev->sys.path2_state & 3]);
+		if (ev->sys.path2_state == TAPE_PATH_OK || ev->sys.path2_state == TAPE_PATH_TRUNCATED) {
+			fprintf(out, ",\"path2\":");
+			print_json_string(out, ev->sys.path2, ev->sys.path2_len);
+		}
+		if (ev->sys.has_fds)
+			fprintf(out, ",\"fds\":[%d,%d]", ev->sys.fds[0], ev->sys.fds[1]);
 		if (ev->sys.stack)
 			fprintf(out, ",\"stack\":%u", ev->sys.stack);
 		break;

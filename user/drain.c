@@ -251,7 +251,8 @@ static bool to_event(const struct drain *d, const void *data, size_t size, struc
 		const struct sys_rec *r = data;
 		const struct syscall_info *info;
 
-		if (size < SYS_REC_FIXED || r->path_len > size - SYS_REC_FIXED)
+		if (size < SYS_REC_FIXED || r->path_len > size - SYS_REC_FIXED ||
+		    r->path2_len > size - SYS_REC_FIXED - r->path_len)
 			return false;
 		info = syscall_by_nr(r->nr);
 		ev->sys.nr = r->nr;
@@ -263,6 +264,12 @@ static bool to_event(const struct drain *d, const void *data, size_t size, struc
 		ev->sys.path_state = r->path_state;
 		ev->sys.path_len = r->path_len;
 		ev->sys.stack = r->stack ? stack_id(d, r->stack) : 0;
+		ev->sys.path2_state = r->path2_state;
+		ev->sys.path2_len = r->path2_len;
+		ev->sys.path2 = r->path + r->path_len;
+		ev->sys.has_fds = h->flags & SYS_F_FDS;
+		ev->sys.fds[0] = r->fds[0];
+		ev->sys.fds[1] = r->fds[1];
 		ev->sys.path = r->path;
 		return true;
 	}
@@ -459,6 +466,7 @@ static struct posted_event *copy_event(const struct tape_event *ev)
 		break;
 	case TAPE_EV_SYSCALL:
 		src[0] = ev->sys.path, len[0] = ev->sys.path_len;
+		src[1] = ev->sys.path2, len[1] = ev->sys.path2 ? ev->sys.path2_len : 0;
 		break;
 	case TAPE_EV_PROBE:
 		src[0] = ev->probe.path, len[0] = ev->probe.path_len;
@@ -487,6 +495,7 @@ static struct posted_event *copy_event(const struct tape_event *ev)
 		break;
 	case TAPE_EV_SYSCALL:
 		p->ev.sys.path = s;
+		p->ev.sys.path2 = s + len[0];
 		break;
 	case TAPE_EV_PROBE:
 		p->ev.probe.path = s;

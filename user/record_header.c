@@ -69,8 +69,10 @@ void record_header__build(struct tape_header *h, const struct record_opts *o,
 			n++;
 		tape_header__add_argv(h, TAPE_CFG_TARGET_COMMAND, n, o->command);
 	}
-	if (!uname(&u))
+	if (!uname(&u)) {
 		tape_header__add_str(h, TAPE_CFG_KERNEL, u.release);
+		tape_header__add_str(h, TAPE_CFG_ARCH, u.machine);
+	}
 	if (!gethostname(host, sizeof(host))) {
 		host[sizeof(host) - 1] = 0;
 		tape_header__add_str(h, TAPE_CFG_HOSTNAME, host);

@@ -7,6 +7,11 @@
 
 _Static_assert(SYSCALL_SLOTS == SYSCALL_NR_MAX, "the BPF filter covers the table's range");
 
+static const struct {
+	const char *name;
+	int arg;
+} fd_pairs[] = { { "pipe", 0 }, { "pipe2", 0 }, { "socketpair", 3 } };
+
 int sys_configure(struct record_config *cfg, const char *spec, const char *stacks, char *msg,
 		  size_t msglen)
 {
@@ -26,10 +31,20 @@ int sys_configure(struct record_config *cfg, const char *spec, const char *stack
 	/* Numbers beyond the table are only traced when everything is. */
 	cfg->syscall_other = !strcmp(spec, "all");
 	memset(cfg->path_arg, -1, sizeof(cfg->path_arg));
+	memset(cfg->path2_arg, -1, sizeof(cfg->path2_arg));
+	memset(cfg->fds_arg, -1, sizeof(cfg->fds_arg));
 	for (size_t i = 0; i < syscall_count(); i++) {
 		sc = syscall_at(i);
-		if (sc->nr < SYSCALL_SLOTS)
+		if (sc->nr < SYSCALL_SLOTS) {
 			cfg->path_arg[sc->nr] = sc->path_arg;
+			cfg->path2_arg[sc->nr] = sc->path2_arg;
+		}
+	}
+	/* The descriptors these make are written to memory, not returned. */
+	for (size_t i = 0; i < sizeof(fd_pairs) / sizeof(fd_pairs[0]); i++) {
+		sc = syscall_by_name(fd_pairs[i].name);
+		if (sc && sc->nr < SYSCALL_SLOTS)
+			cfg->fds_arg[sc->nr] = fd_pairs[i].arg;
 	}
 	sc = syscall_by_name("exit");
 	cfg->nr_exit = sc ? sc->nr : -1;

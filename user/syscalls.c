@@ -6,8 +6,9 @@
 
 #include "syscalls.h"
 
-#define SYSCALL(nr_, name_, nargs_, path_, classes_) \
-	{ .nr = nr_, .nargs = nargs_, .path_arg = path_, .classes = classes_, .name = name_ },
+#define SYSCALL(nr_, name_, nargs_, path_, path2_, classes_)                              \
+	{ .nr = nr_, .nargs = nargs_, .path_arg = path_, .path2_arg = path2_,                  \
+	  .classes = classes_, .name = name_ },
 
 static const struct syscall_info table[] = {
 #include "syscall_table_x86.h"

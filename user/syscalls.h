@@ -19,6 +19,7 @@ struct syscall_info {
 	uint16_t nr;
 	int8_t nargs;		/* 6 when the kernel did not say */
 	int8_t path_arg;	/* index of the argument naming a file, -1 for none */
+	int8_t path2_arg;	/* a second one (rename's new name), -1 for none */
 	uint8_t classes;	/* SC_* bits */
 	const char *name;
 };

@@ -8,7 +8,7 @@ SYS_WORKLOAD=$B/tests/workloads/sys_workload
 CHECK_SYS=$B/tests/tools/check_sys
 
 TESTS=(syscalls_ground_truth checker_catches_differences syscalls_only class_filter
-	sharded_ring_buffers bad_syscall_set)
+	sharded_ring_buffers second_paths_and_made_fds bad_syscall_set)
 require_bpf "${TESTS[@]}"
 
 # record_sys NAME [RECORD OPTIONS...]: records the workload into $T/NAME.tape.
@@ -64,6 +64,30 @@ class_filter() {
 sharded_ring_buffers() {
 	record_sys sh --ringbuf-shards 2
 	"$CHECK_SYS" "$T/sh.tape" "$T/sh.log" "$T/sh.log.helper"
+}
+
+# rename's, link's and symlink's new names, and the descriptors pipe and
+# socketpair write to memory, against what the program itself says.
+second_paths_and_made_fds() {
+	local bpftape
+	bpftape=$(realpath "$BPFTAPE")
+	mkdir -p "$T/p2"
+	(cd "$T/p2" && "$bpftape" record -q --no-alloc -o "$T/p2.tape" -- python3 -c '
+import os, socket
+open("old", "w").close()
+os.rename("old", "new name")
+os.link("new name", "hard")
+os.symlink("new name", "soft")
+r, w = os.pipe()
+a, b = socket.socketpair()
+print(r, w, a.fileno(), b.fileno())' >"$T/p2.out") || fail "record failed"
+	read -r r w a b <"$T/p2.out"
+	"$BPFTAPE" dump --no-header --json --event syscall "$T/p2.tape" >"$T/p2.json"
+	grep '"path":"old"' "$T/p2.json" | grep -q '"path2":"new name"' || fail "rename: no new name"
+	grep '"path":"new name"' "$T/p2.json" | grep -q '"path2":"hard"' || fail "link: no new name"
+	grep '"path":"new name"' "$T/p2.json" | grep -q '"path2":"soft"' || fail "symlink: no link name"
+	grep -q "\"fds\":\[$r,$w\]" "$T/p2.json" || fail "pipe: fds not [$r,$w]: $(grep pipe "$T/p2.json")"
+	grep -q "\"fds\":\[$a,$b\]" "$T/p2.json" || fail "socketpair: fds not [$a,$b]"
 }
 
 bad_syscall_set() {
