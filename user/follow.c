@@ -602,10 +602,15 @@ static void probe_unpredicted(struct follower *f, const struct map_watch *w)
 {
 	struct lib_set libs;
 	char msg[512];
+	bool known;
 
 	if (f->opts.fixed_libs || f->opts.system_wide || f->disarmed)
 		return;
-	if (libs_of_pid(w->pid, &libs, msg, sizeof(msg)))
+	/* One that has exited (its exit was handled) has no probes to gain. */
+	pthread_mutex_lock(&f->lock);
+	known = find_proc(f, w->pid) != NULL;
+	pthread_mutex_unlock(&f->lock);
+	if (!known || libs_of_pid(w->pid, &libs, msg, sizeof(msg)))
 		return;
 	if (lacks(f, w->pid, &libs))
 		probe_libs(f, w->pid, &libs, w->exec_ts, msg, sizeof(msg));
@@ -706,6 +711,12 @@ static void do_work(struct follower *f, const struct follow_work *w)
 	case WORK_EXITED:
 		pthread_mutex_lock(&f->lock);
 		drop_proc(f, w->pid);
+		/* Its mappings were read while it ran, or not at all: nothing more to watch. */
+		for (size_t i = 0; i < f->nwatches;)
+			if (f->watches[i].pid == w->pid)
+				f->watches[i] = f->watches[--f->nwatches];
+			else
+				i++;
 		pthread_mutex_unlock(&f->lock);
 		break;
 	}
