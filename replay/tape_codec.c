@@ -148,7 +148,12 @@ static void encode_alloc(struct tape_delta_state *s, unsigned type, const struct
 		put_u(o, a->stack);
 }
 
-/* Frames as deltas from the one before: a stack's frames are near one another. */
+/*
+ * Frames as deltas from the one before (the first from 0): a stack's return
+ * addresses lie close together, mostly in one or two files. The flags, when
+ * any, follow the frames: a 1.1 reader without them skips them as trailing
+ * bytes.
+ */
 static void encode_stack(const struct tape_stack *st, struct out *o)
 {
 	uint32_t n = st->nframes > TAPE_STACK_MAX_FRAMES ? TAPE_STACK_MAX_FRAMES : st->nframes;
@@ -158,6 +163,8 @@ static void encode_stack(const struct tape_stack *st, struct out *o)
 	put_u(o, n);
 	for (uint32_t i = 0; i < n; i++)
 		put_delta(o, &prev, st->frames[i]);
+	if (st->flags)
+		put_u(o, st->flags);
 }
 
 static void encode_syscall(const struct tape_syscall *sc, struct out *o)
@@ -343,6 +350,9 @@ static void decode_stack(struct tape_delta_state *s, struct in *in, struct tape_
 	for (uint64_t i = 0; i < n; i++)
 		s->frames[i] = get_delta(in, &prev);
 	st->frames = s->frames;
+	/* Optional: absent means none. */
+	if (!in->bad && in->p < in->end)
+		st->flags = get_u32(in);
 }
 
 static void decode_syscall(struct in *in, struct tape_syscall *sc)
@@ -423,6 +433,9 @@ int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8
 		ev->map.path = (const char *)get_bytes(&in, &ev->map.path_len);
 		break;
 	case TAPE_EV_STACK:
+		/* A reader that keeps no room for frames skips stacks. */
+		if (!s->frames)
+			return TAPE_DECODE_UNKNOWN;
 		decode_stack(s, &in, &ev->stack);
 		break;
 	case TAPE_EV_PROBE:
@@ -458,7 +471,8 @@ int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8
 int tape_raw_chunk__each(const struct tape_raw_chunk *c,
 			 int (*fn)(const struct tape_event *ev, void *ctx), void *ctx)
 {
-	struct tape_delta_state st = { 0 };
+	uint64_t frames[TAPE_STACK_MAX_FRAMES];
+	struct tape_delta_state st = { .frames = frames };
 	const uint8_t *p = c->data, *end = c->data + c->len;
 
 	while (p < end) {
