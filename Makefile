@@ -52,7 +52,7 @@ SKEL := $(B)/record.skel.h
 CMD_SRCS := $(wildcard user/*.c) $(wildcard tools/*.c)
 CMD_OBJS := $(CMD_SRCS:%.c=$(B)/%.o)
 CMD := $(B)/bpftape
-CMD_LIBS := -lbpf -ldw -lelf -lz -lzstd -lpthread
+CMD_LIBS := -lbpf -ldw -lelf -liberty -lz -lzstd -lpthread -ldl
 ifeq ($(STATIC),1)
 CMD_LDFLAGS := -static
 endif

@@ -433,9 +433,6 @@ int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8
 		ev->map.path = (const char *)get_bytes(&in, &ev->map.path_len);
 		break;
 	case TAPE_EV_STACK:
-		/* A reader that keeps no room for frames skips stacks. */
-		if (!s->frames)
-			return TAPE_DECODE_UNKNOWN;
 		decode_stack(s, &in, &ev->stack);
 		break;
 	case TAPE_EV_PROBE:
@@ -471,8 +468,7 @@ int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8
 int tape_raw_chunk__each(const struct tape_raw_chunk *c,
 			 int (*fn)(const struct tape_event *ev, void *ctx), void *ctx)
 {
-	uint64_t frames[TAPE_STACK_MAX_FRAMES];
-	struct tape_delta_state st = { .frames = frames };
+	struct tape_delta_state st = { 0 };
 	const uint8_t *p = c->data, *end = c->data + c->len;
 
 	while (p < end) {

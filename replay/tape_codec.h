@@ -17,22 +17,9 @@ struct tape_delta_state {
 	uint64_t ts;
 	uint64_t ptr;		/* last pointer seen in an allocator record */
 	uint64_t caller;	/* last caller address */
-	/*
-	 * Decoding only: room for a stack record's TAPE_STACK_MAX_FRAMES frames,
-	 * owned by the caller. A pointer, not an array, so that the state stays
-	 * small: the encoder saves a copy of it for every event. NULL: stack
-	 * records are skipped like unknown kinds.
-	 */
-	uint64_t *frames;
+	/* Last: a decoded stack record's frames (the encoder saves only what precedes). */
+	uint64_t frames[TAPE_STACK_MAX_FRAMES];
 };
-
-/* The state at the start of a chunk: zero, keeping the frames buffer. */
-static inline void tape_delta_state__reset(struct tape_delta_state *s)
-{
-	uint64_t *frames = s->frames;
-
-	*s = (struct tape_delta_state){ .frames = frames };
-}
 
 /* Longest encoding of one record, strings excluded (a stack record's frames included). */
 #define TAPE_RECORD_FIXED_MAX (160 + 10 * TAPE_STACK_MAX_FRAMES)

@@ -29,7 +29,6 @@ struct tape_reader {
 	uint32_t chunk_events;	/* events the current chunk declared */
 	uint32_t chunk_decoded;
 	struct tape_delta_state st;
-	uint64_t frames[TAPE_STACK_MAX_FRAMES];	/* a stack record's, decoded (st.frames) */
 	ZSTD_DCtx *zd;
 	bool done;
 	bool damaged;
@@ -201,7 +200,7 @@ static int load_chunk(struct tape_reader *r)
 		r->end = r->p + rawlen;
 		r->chunk_events = count;
 		r->chunk_decoded = 0;
-		tape_delta_state__reset(&r->st);
+		memset(&r->st, 0, sizeof(r->st));
 		return 1;
 corrupt:
 		note_damage(r, at);
@@ -289,7 +288,6 @@ int tape_reader__open(struct tape_reader **out, struct byte_input *in, char *msg
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
-	r->st.frames = r->frames;
 	err = tape_header__decode(byte_input__data(in), size, &r->hdr, msg, msglen);
 	if (err) {
 		free(r);

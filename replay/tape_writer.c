@@ -1,5 +1,6 @@
 /* Writing tapes: the encoder fills raw chunks, the writer seals and writes them. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -61,7 +62,7 @@ static int reserve(struct tape_raw_chunk *c, size_t extra)
 
 int tape_encoder__add(struct tape_encoder *e, const struct tape_event *ev)
 {
-	struct tape_delta_state saved = e->st;
+	struct tape_delta_state saved;
 	struct tape_raw_chunk *c = &e->cur;
 	size_t len;
 
@@ -69,9 +70,11 @@ int tape_encoder__add(struct tape_encoder *e, const struct tape_event *ev)
 		*c = e->spare;
 		memset(&e->spare, 0, sizeof(e->spare));
 	}
+	/* Only the scalars before frames: encoding never touches the decoder's frames. */
+	memcpy(&saved, &e->st, offsetof(struct tape_delta_state, frames));
 	len = tape_encode_payload(&e->st, ev, e->scratch);
 	if (reserve(c, 1 + VARINT_MAX + len)) {
-		e->st = saved;
+		memcpy(&e->st, &saved, offsetof(struct tape_delta_state, frames));
 		return -ENOMEM;
 	}
 	c->data[c->len++] = (uint8_t)ev->type;

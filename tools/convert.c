@@ -203,7 +203,7 @@ int do_convert(int argc, char **argv)
 	out_path = argv[optind + 1];
 	if (!to && !strcmp(out_path, "-"))
 		return cli_usage("writing to standard output: say which format with --to");
-	status = tool_input__open(&cv.in, in_path, false, NULL);
+	status = tool_input__open(&cv.in, in_path, NULL);
 	if (status)
 		return status;
 	if (!to) {

@@ -23,6 +23,7 @@
 #define OPEN_MAX 16		/* files open at once (the least recently used is closed) */
 #define CACHE_MAX (1u << 18)	/* locations resolved and kept */
 #define STRINGS_BLOCK (1u << 16)
+#define STRINGS_MAX (4096u * STRINGS_BLOCK)	/* 256 MiB of names, kept until the end */
 #define NOTE_MAX 1024
 
 struct module {
@@ -46,6 +47,15 @@ struct proc_maps {
 	uint32_t pid;
 	struct sym_map *maps;	/* sorted by start, never overlapping */
 	size_t n, cap;
+};
+
+/* A function at a resolved location (sym_frame without what the location gives). */
+struct resolved {
+	const char *function;
+	const char *file;
+	uint64_t function_offset;
+	uint32_t line;
+	bool inlined;
 };
 
 /* A location resolved: its frames are frames[first, first + n). */
@@ -78,10 +88,9 @@ struct symbolizer {
 	struct u64map cache_index;	/* hash of (module, offset) -> index + 1, probed */
 	struct cached *cache;
 	size_t ncache, cache_cap;
-	struct sym_frame *frames;
+	struct resolved *frames;
 	size_t nframes, frames_cap;
 	struct strings strings;
-	struct sym_frame one;		/* a lookup that could not be cached */
 };
 
 static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
@@ -129,6 +138,8 @@ static const char *strings__intern(struct strings *s, const char *str)
 			return old;
 	}
 	if (!s->nblocks || s->used + len + 1 > STRINGS_BLOCK) {
+		if (s->nblocks * (size_t)STRINGS_BLOCK >= STRINGS_MAX)
+			return NULL;	/* the name is shown as unknown */
 		char **b = grow_array(s->blocks, &s->blocks_cap, s->nblocks + 1, sizeof(*b));
 		char *block = malloc(STRINGS_BLOCK);
 
@@ -429,12 +440,11 @@ static struct sym_dwarf *module_open(struct symbolizer *s, struct module *m)
 
 /* -------------------------------------------------------------------- cache */
 
+/* Forgets resolved locations (not their strings: callers may hold those). */
 static void cache_clear(struct symbolizer *s)
 {
 	u64map__free(&s->cache_index);
 	u64map__init(&s->cache_index);
-	strings__free(&s->strings);
-	u64map__init(&s->strings.index);
 	s->ncache = 0;
 	s->nframes = 0;
 }
@@ -446,11 +456,11 @@ struct collect {
 };
 
 static void collect_frame(void *ctx, const char *function, const char *file, unsigned line,
-			  bool inlined, uint64_t symbol_offset)
+			  bool inlined, uint64_t function_offset)
 {
 	struct collect *c = ctx;
 	struct symbolizer *s = c->s;
-	struct sym_frame *f = grow_array(s->frames, &s->frames_cap, s->nframes + 1, sizeof(*f));
+	struct resolved *f = grow_array(s->frames, &s->frames_cap, s->nframes + 1, sizeof(*f));
 
 	if (!f) {
 		c->failed = true;
@@ -462,30 +472,25 @@ static void collect_frame(void *ctx, const char *function, const char *file, uns
 	f->file = strings__intern(&s->strings, file);
 	f->line = line;
 	f->inlined = inlined;
-	f->symbol_offset = symbol_offset;
+	f->function_offset = function_offset;
 	c->n++;
 }
 
-size_t symbolizer__frames(struct symbolizer *s, const struct sym_loc *loc,
-			  const struct sym_frame **frames)
+/* What a location resolved to, from the cache or from its file: *first and the count. */
+static uint32_t resolve(struct symbolizer *s, const struct sym_loc *loc, uint32_t *first)
 {
-	uint64_t key, *v;
-	struct sym_dwarf *dw;
+	uint64_t key = hash_bytes(&loc->offset, sizeof(loc->offset), loc->module + 3), *v;
 	struct collect c = { s, 0, false };
+	struct sym_dwarf *dw;
 	struct cached *e;
-	uint32_t first;
 
-	*frames = NULL;
-	if (loc->module >= s->nmodules)
-		return 0;
-	key = hash_bytes(&loc->offset, sizeof(loc->offset), loc->module + 3);
 	for (;; key++) {
 		v = u64map__get(&s->cache_index, key);
 		if (!v)
 			break;
 		e = &s->cache[*v - 1];
 		if (e->module == loc->module && e->offset == loc->offset) {
-			*frames = s->frames + e->first;
+			*first = e->first;
 			return e->n;
 		}
 	}
@@ -494,39 +499,76 @@ size_t symbolizer__frames(struct symbolizer *s, const struct sym_loc *loc,
 		return 0;
 	if (s->ncache >= CACHE_MAX)
 		cache_clear(s);
-	first = s->nframes;
+	*first = s->nframes;
 	sym_dwarf__lookup(dw, loc->offset, collect_frame, &c);
 	e = grow_array(s->cache, &s->cache_cap, s->ncache + 1, sizeof(*e));
 	if (c.failed || !e || u64map__put(&s->cache_index, key, s->ncache + 1)) {
-		s->nframes = first;
+		s->nframes = *first;
 		return 0;
 	}
 	s->cache = e;
-	s->cache[s->ncache++] = (struct cached){ loc->module, loc->offset, first, c.n };
-	*frames = s->frames + first;
+	s->cache[s->ncache++] = (struct cached){ loc->module, loc->offset, *first, c.n };
 	return c.n;
+}
+
+int symbolizer__frames_at(struct symbolizer *s, const struct sym_loc *loc, struct sym_frame *out,
+			  int max)
+{
+	const struct sym_module_info *mi;
+	uint32_t first = 0, n;
+
+	if (loc->module >= s->nmodules || max < 1)
+		return 0;
+	mi = symbolizer__module(s, loc->module);
+	n = resolve(s, loc, &first);
+	for (uint32_t i = 0; i < n || i == 0; i++) {
+		const struct resolved *r = n ? &s->frames[first + i] : NULL;
+
+		if ((int)i == max)
+			return max;
+		out[i] = (struct sym_frame){
+			.module = mi->path,
+			.build_id = mi->build_id,
+			.build_id_len = mi->build_id_len,
+			.offset = loc->offset,
+		};
+		if (r) {
+			out[i].function = r->function;
+			out[i].function_offset = r->function_offset;
+			out[i].file = r->file;
+			out[i].line = r->line;
+			out[i].inlined = r->inlined;
+		}
+	}
+	return n ? (int)n : 1;
+}
+
+int symbolizer__frames(struct symbolizer *s, uint32_t pid, uint64_t addr, struct sym_frame *out,
+		       int max)
+{
+	struct sym_loc loc = symbolizer__locate(s, pid, addr);
+
+	return symbolizer__frames_at(s, &loc, out, max);
 }
 
 bool symbolizer__describe(struct symbolizer *s, uint32_t pid, uint64_t addr, char *buf,
 			  size_t len)
 {
-	struct sym_loc loc = symbolizer__locate(s, pid, addr);
-	const struct sym_frame *fr;
-	const char *name;
-	size_t n;
+	struct sym_frame fr[SYM_INLINE_MAX];
+	const struct sym_frame *f;
+	const char *base;
+	int n = symbolizer__frames(s, pid, addr, fr, SYM_INLINE_MAX);
 
-	if (loc.module == SYM_NO_MODULE)
+	if (!n)
 		return false;
-	name = symbolizer__module(s, loc.module)->name;
-	n = symbolizer__frames(s, &loc, &fr);
-	if (n && fr[n - 1].function) {
-		if (fr[n - 1].symbol_offset)
-			snprintf(buf, len, "%s+0x%" PRIx64 " (%s)", fr[n - 1].function,
-				 fr[n - 1].symbol_offset, name);
-		else
-			snprintf(buf, len, "%s (%s)", fr[n - 1].function, name);
-	} else {
-		snprintf(buf, len, "%s+0x%" PRIx64, name, loc.offset);
-	}
+	/* One caller as before: the function the code belongs to, not what was inlined there. */
+	f = &fr[n - 1];
+	base = strrchr(f->module, '/') ? strrchr(f->module, '/') + 1 : f->module;
+	if (f->function && f->function_offset)
+		snprintf(buf, len, "%s+0x%" PRIx64 " (%s)", f->function, f->function_offset, base);
+	else if (f->function)
+		snprintf(buf, len, "%s (%s)", f->function, base);
+	else
+		snprintf(buf, len, "%s+0x%" PRIx64, base, f->offset);
 	return true;
 }

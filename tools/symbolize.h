@@ -62,25 +62,37 @@ struct sym_module_info {
 
 const struct sym_module_info *symbolizer__module(struct symbolizer *s, uint32_t module);
 
-/* One function at a location: several when calls were inlined there. */
+/*
+ * One source-level frame of an address. Inlined calls make one address several
+ * frames; the innermost comes first and is marked inlined into the next one.
+ * Strings are owned by the symbolizer and live until symbolizer__free.
+ */
 struct sym_frame {
+	const char *module;	/* the file's path as recorded */
+	const uint8_t *build_id;	/* as recorded; build_id_len 0 when none */
+	size_t build_id_len;
+	uint64_t offset;	/* of the address in the file */
 	const char *function;	/* demangled; NULL when unknown */
-	const char *file;	/* source file, as the debug information names it; NULL: unknown */
-	uint32_t line;		/* 0: unknown */
-	bool inlined;		/* inlined into the next frame's function (which called it at
-				   that frame's file:line) */
-	uint64_t symbol_offset;	/* the address's offset in function (the last frame only) */
+	uint64_t function_offset;	/* of the address from the function's start (last frame) */
+	const char *file;	/* source file; NULL when unknown */
+	uint32_t line;		/* 0 when unknown */
+	bool inlined;		/* inlined into the next frame's function, which called it
+				   at that frame's file and line */
 };
 
 /*
- * The functions at a return address's location, innermost (inlined) first,
- * the function the code belongs to last; *frames points to them, valid
- * until the next call. Returns how many: 0 when nothing is known of it (no
- * module, the file not found, no symbol covers it). A return address is
- * looked up one byte back, in the call instruction it returns from.
+ * Fills up to max frames for addr, innermost first; 0 when no map holds
+ * addr. A mapped address has at least one frame (function NULL when nothing
+ * names it). Addresses are return addresses: the call instruction before
+ * one is what is looked up.
  */
-size_t symbolizer__frames(struct symbolizer *s, const struct sym_loc *loc,
-			  const struct sym_frame **frames);
+#define SYM_INLINE_MAX 64	/* frames one address can have at most */
+
+int symbolizer__frames(struct symbolizer *s, uint32_t pid, uint64_t addr, struct sym_frame *out,
+		       int max);
+/* The same for a location (symbolizer__locate), whatever process it came from. */
+int symbolizer__frames_at(struct symbolizer *s, const struct sym_loc *loc, struct sym_frame *out,
+			  int max);
 
 /* "fn+0x14 (file)", "file+0x1234" or false when no map holds addr: one caller, as before. */
 bool symbolizer__describe(struct symbolizer *s, uint32_t pid, uint64_t addr, char *buf,

@@ -614,6 +614,17 @@ static void print_summary(struct recorder *r, const char *stop_reason)
 			(unsigned long long)s->follow_gaps, s->follow_gaps == 1 ? "" : "s",
 			s->gap_ns / 1e6);
 	fprintf(stderr, "\n");
+	if (r->o->stack_depth) {
+		const struct unwind_loader *u = &r->unwind;
+
+		fprintf(stderr, "  stacks: %llu distinct; unwind tables of %llu files (%llu rows)",
+			(unsigned long long)s->stacks, (unsigned long long)u->files,
+			(unsigned long long)u->rows_loaded);
+		if (u->full)
+			fprintf(stderr, "; %llu files beyond --stack-memory, walked by frame pointer "
+				"only (their stacks may stop early)", (unsigned long long)u->full);
+		fprintf(stderr, "\n");
+	}
 	/*
 	 * Our own cost: BPF runs in the targets' time; this is the drain,
 	 * compression and writing, apart from setting up.
@@ -680,6 +691,10 @@ static void print_summary_json(struct recorder *r, const char *stop_reason, int 
 		(unsigned long long)s->lost_writer);
 	fprintf(out, ",\"gaps\":{\"count\":%llu,\"seconds\":%.6f}", (unsigned long long)s->follow_gaps,
 		s->gap_ns / 1e9);
+	fprintf(out, ",\"stacks\":{\"distinct\":%llu,\"unwind_files\":%llu,\"unwind_rows\":%llu,"
+		"\"files_beyond_memory\":%llu}", (unsigned long long)s->stacks,
+		(unsigned long long)r->unwind.files, (unsigned long long)r->unwind.rows_loaded,
+		(unsigned long long)r->unwind.full);
 	fprintf(out, ",\"recorder\":{\"cpu_seconds\":%.3f,\"ns_per_event\":%.0f,\"setup_seconds\":%.3f,"
 		"\"peak_rss_bytes\":%llu}", cpu, events ? cpu * 1e9 / events : 0, r->setup_cpu,
 		(unsigned long long)ru.ru_maxrss * 1024);

@@ -215,5 +215,7 @@ void unwind_loader__stop(struct unwind_loader *l)
 		pthread_cond_destroy(&l->cond);
 	}
 	free(l->done);
-	memset(l, 0, sizeof(*l));
+	l->done = NULL;
+	l->ndone = l->done_cap = 0;
+	l->rows = NULL;	/* the counters stay, for the summary */
 }

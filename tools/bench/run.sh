@@ -137,34 +137,7 @@ if [ $is_root = 1 ]; then
 
 	. tools/bench/recorder_tree.sh
 
-	section "Recorder: syscalls (getppid loop, $SYS_ITERS per thread)"
-	for threads in 1 2; do
-		a=$(best_of "$B/bench/sys_loop" $threads $SYS_ITERS) || exit 1
-		b=$(best_of "$B/bench/count_sys" "$B/bench/sys_loop" $threads $SYS_ITERS) || exit 1
-		calls=$((SYS_ITERS * threads))
-		for shards in 0 2; do
-			c=$(best_of record_run "$T/s.tape" --no-alloc --ringbuf-shards $shards -- \
-				"$B/bench/sys_loop" $threads $SYS_ITERS) || exit 1
-			lost=$(summary_field "$T/rec.err" 'lost: \([0-9]*\)')
-			cpu=$(summary_field "$T/rec.err" '(\([0-9]*\) ns\/event)')
-			bpe=$(summary_field "$T/rec.err" '(\([0-9.]*\) bytes\/event)')
-			[ $shards = 0 ] && kind="one ring buffer" || kind="$shards shards"
-			say "$threads thread(s), $kind: bare $a s, counting $b s, bpftape $c s; lost $lost"
-			say "  per syscall: bare $(calc "$a / $SYS_ITERS * 1e9" %.0f) ns, counting +$(calc "($b - $a) / $SYS_ITERS * 1e9" %.0f) ns, bpftape +$(calc "($c - $a) / $SYS_ITERS * 1e9" %.0f) ns"
-			say "  bpftape / counting = $(calc "$c / $b")  (target <= 1.2); added cost ratio $(calc "($c - $a) / ($b - $a)")"
-			say "  recorder CPU $cpu ns/event (target <= 200), $bpe bytes/event"
-		done
-	done
-	record_run "$T/big.tape" --no-alloc --ringbuf-size 128M -- "$B/bench/sys_loop" 2 $SYS_ITERS
-	say "2 threads, 128 MiB ring buffer: lost $(summary_field "$T/rec.err" 'lost: \([0-9]*\)')"
-	# System-wide: every syscall of the machine, the loop among them.
-	"$BPFTAPE" record -a --no-alloc --syscalls all -o "$T/sys.tape" 2>"$T/rec.err" &
-	rec=$!
-	for ((i = 0; i < 500; i++)); do grep -q recording "$T/rec.err" && break; sleep 0.01; done
-	"$B/bench/sys_loop" 1 $SYS_ITERS >"$T/last"
-	kill -INT $rec
-	wait $rec
-	say "system-wide (-a --syscalls all), 1 thread: loop $(seconds_of "$T/last") s; lost $(summary_field "$T/rec.err" 'lost: \([0-9]*\)'), recorder CPU $(summary_field "$T/rec.err" '(\([0-9]*\) ns\/event)') ns/event"
+	. tools/bench/recorder_sys.sh
 else
 	section "Recorder"
 	say "skipped: needs root and a kernel with BTF"
