@@ -55,6 +55,10 @@ CMD := $(B)/bpftape
 CMD_LIBS := -lbpf -ldw -lelf -liberty -lz -lzstd -lpthread -ldl
 ifeq ($(STATIC),1)
 CMD_LDFLAGS := -static
+# libdw's own dependencies (compressed sections), which a shared libdw brings itself.
+CMD_LIBS += -llzma -lbz2
+# No dlopen in a static binary: its symbolisation does without debuginfod.
+ALL_CFLAGS += -DBPFTAPE_STATIC
 endif
 
 # --- tests, benchmarks, fuzzers ----------------------------------------------

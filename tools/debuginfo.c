@@ -90,8 +90,10 @@ void debuginfo__free(struct debuginfo *d)
 		return;
 	if (d->dfd.client)
 		d->dfd.end(d->dfd.client);
+#ifndef BPFTAPE_STATIC
 	if (d->dfd.lib)
 		dlclose(d->dfd.lib);
+#endif
 	for (size_t i = 0; i < d->nroots; i++)
 		free(d->roots[i]);
 	free(d->roots);
@@ -290,6 +292,7 @@ static int by_build_id(struct debuginfo *d, const uint8_t *id, size_t idlen, con
 
 /* ---------------------------------------------------------------- debuginfod */
 
+#ifndef BPFTAPE_STATIC
 /* The library's own accessor, found with the rest of it (the progress callback has no context). */
 static dfd_get_user_data_fn dfd_get_user_data;
 
@@ -302,6 +305,7 @@ static int dfd_progress(debuginfod_client *c, long a, long b)
 	/* Non-zero cancels the transfer: nothing waits past the budget. */
 	return x && cli_now() > x->deadline;
 }
+#endif
 
 /*
  * The debuginfod client, loaded on first use when DEBUGINFOD_URLS names a
@@ -311,9 +315,6 @@ static int dfd_progress(debuginfod_client *c, long a, long b)
 static struct debuginfod *debuginfod(struct debuginfo *d)
 {
 	const char *urls = getenv("DEBUGINFOD_URLS");
-	dfd_begin_fn begin;
-	dfd_progress_set_fn set_progress;
-	dfd_user_data_fn set_user_data;
 	struct debuginfod *x = &d->dfd;
 
 	if (d->dfd_tried)
@@ -321,6 +322,14 @@ static struct debuginfod *debuginfod(struct debuginfo *d)
 	d->dfd_tried = true;
 	if (d->no_debuginfod || !urls || !*urls)
 		return NULL;
+#ifdef BPFTAPE_STATIC
+	cli_warn("DEBUGINFOD_URLS is set, but this static bpftape cannot load libdebuginfod: use the dynamically linked one to fetch files");
+	return NULL;
+#else
+	dfd_begin_fn begin;
+	dfd_progress_set_fn set_progress;
+	dfd_user_data_fn set_user_data;
+
 	x->lib = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
 	if (!x->lib) {
 		cli_warn("DEBUGINFOD_URLS is set but libdebuginfod.so.1 cannot be loaded (Debian: apt-get install libdebuginfod1): no files are fetched");
@@ -341,6 +350,7 @@ static struct debuginfod *debuginfod(struct debuginfo *d)
 	set_user_data(x->client, x);
 	set_progress(x->client, dfd_progress);
 	return x;
+#endif
 }
 
 /* Asks the servers; a server that fails other than "not there" is not asked again. */
@@ -421,7 +431,7 @@ int debuginfo__find_binary(struct debuginfo *d, const char *path, const uint8_t 
 	if (fd >= 0)
 		return fd;
 	if (stale)
-		snprintf(why, whylen, "changed since the recording (another build ID)");
+		snprintf(why, whylen, "it has changed since the recording (another build ID)");
 	else if (!idlen)
 		snprintf(why, whylen, "not found%s%s", d->symfs ? " under " : "",
 			 d->symfs ? d->symfs : "");
