@@ -161,25 +161,25 @@ int debuginfo__open_file(const char *path, char *why, size_t whylen)
 
 	if (fd < 0) {
 		if (fd == -EINVAL)
-			snprintf(why, whylen, "%s is not a regular file", path);
+			snprintf(why, whylen, "not a regular file");
 		else if (fd == -EFBIG)
-			snprintf(why, whylen, "%s is larger than %llu GiB", path, FILE_MAX >> 30);
+			snprintf(why, whylen, "larger than %llu GiB", FILE_MAX >> 30);
 		else
-			snprintf(why, whylen, "%s: %s", path, strerror(-fd));
+			snprintf(why, whylen, "%s", strerror(-fd));
 		return fd;
 	}
 	if (fstat(fd, &st) || !others_may_write(&st))
 		return fd;
 	if ((uint64_t)st.st_size > COPY_MAX) {
-		snprintf(why, whylen, "%s belongs to another user and is larger than %llu MiB: not read",
-			 path, COPY_MAX >> 20);
+		snprintf(why, whylen, "another user's file larger than %llu MiB: not read",
+			 COPY_MAX >> 20);
 		close(fd);
 		return -EFBIG;
 	}
 	copy = sealed_copy(fd, st.st_size);
 	close(fd);
 	if (copy < 0)
-		snprintf(why, whylen, "%s: cannot copy it: %s", path, strerror(-copy));
+		snprintf(why, whylen, "cannot copy it: %s", strerror(-copy));
 	return copy;
 }
 
@@ -237,13 +237,16 @@ static uint32_t file_crc(int fd)
  * (absent or unusable) or -ESTALE (another build).
  */
 static int try_candidate(const char *path, const uint8_t *id, size_t idlen, const uint32_t *crc,
-			 char **found)
+			 char **found, char *refused, size_t refusedlen)
 {
 	uint8_t got[BUILD_ID_MAX];
 	size_t glen;
-	char why[256];
+	char why[512];
 	int fd = debuginfo__open_file(path, why, sizeof(why));
 
+	/* There, but not opened (not a regular file, too large...): worth saying why. */
+	if (fd < 0 && fd != -ENOENT && refused && !refused[0])
+		snprintf(refused, refusedlen, "%s: %s", path, why);
 	if (fd < 0)
 		return -ENOENT;
 	if (idlen) {
@@ -281,7 +284,7 @@ static int by_build_id(struct debuginfo *d, const uint8_t *id, size_t idlen, con
 		return -ENOENT;
 	for (size_t i = 0; i < d->nroots; i++) {
 		char *p = build_id_path(d->roots[i], id, idlen, suffix);
-		int fd = p ? try_candidate(p, id, idlen, NULL, found) : -ENOMEM;
+		int fd = p ? try_candidate(p, id, idlen, NULL, found, NULL, 0) : -ENOMEM;
 
 		free(p);
 		if (fd >= 0 || fd == -ENOMEM)
@@ -408,10 +411,11 @@ int debuginfo__find_binary(struct debuginfo *d, const char *path, const uint8_t 
 	int fd;
 
 	*found = NULL;
+	why[0] = 0;
 	/* Under symfs first: on a foreign machine, that is where the user put the files. */
 	if (d->symfs) {
 		p = join(d->symfs, path);
-		fd = p ? try_candidate(p, id, idlen, NULL, found) : -ENOMEM;
+		fd = p ? try_candidate(p, id, idlen, NULL, found, why, whylen) : -ENOMEM;
 		free(p);
 		if (fd >= 0 || fd == -ENOMEM)
 			return fd;
@@ -419,7 +423,7 @@ int debuginfo__find_binary(struct debuginfo *d, const char *path, const uint8_t 
 	}
 	/* The recorded path: only when a build ID vouches for it, or no symfs says otherwise. */
 	if (!d->symfs || idlen) {
-		fd = try_candidate(path, id, idlen, NULL, found);
+		fd = try_candidate(path, id, idlen, NULL, found, why, whylen);
 		if (fd >= 0)
 			return fd;
 		stale |= fd == -ESTALE;
@@ -432,6 +436,9 @@ int debuginfo__find_binary(struct debuginfo *d, const char *path, const uint8_t 
 		return fd;
 	if (stale)
 		snprintf(why, whylen, "it has changed since the recording (another build ID)");
+	else if (why[0] && !strncmp(why, path, strlen(path)) && why[strlen(path)] == ':')
+		/* Refused at the recorded path, which the caller names already. */
+		memmove(why, why + strlen(path) + 2, strlen(why + strlen(path) + 2) + 1);
 	else if (!idlen)
 		snprintf(why, whylen, "not found%s%s", d->symfs ? " under " : "",
 			 d->symfs ? d->symfs : "");
@@ -480,7 +487,8 @@ int debuginfo__find_debug(struct debuginfo *d, const char *found_path, const cha
 		for (int i = -2; dir && orig_dir && i < (int)d->nroots && fd < 0; i++) {
 			char *p = link_candidate(d, i, dir, orig_dir, link);
 
-			fd = p ? try_candidate(p, id, idlen, idlen ? NULL : &crc, found) : -ENOMEM;
+			fd = p ? try_candidate(p, id, idlen, idlen ? NULL : &crc, found, NULL, 0) :
+				 -ENOMEM;
 			free(p);
 		}
 		free(dir);
@@ -503,7 +511,7 @@ int debuginfo__find_alt(struct debuginfo *d, const char *debug_path, const char 
 		dir = dir_of(debug_path);
 		if (dir && asprintf(&p, "%s%s%s", name[0] == '/' ? "" : dir, name[0] == '/' ? "" : "/",
 				    name) >= 0)
-			fd = try_candidate(p, id, idlen, NULL, found);
+			fd = try_candidate(p, id, idlen, NULL, found, NULL, 0);
 		free(p);
 		free(dir);
 	}

@@ -45,8 +45,11 @@ struct sym_dwarf {
 
 char *sym_demangle(const char *name)
 {
-	/* libiberty's demangler: C++ (Itanium) and Rust (legacy and v0), chosen by the name. */
-	return name ? cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI) : NULL;
+	/*
+	 * libiberty's demangler: C++ (Itanium) and Rust (legacy and v0), told apart by the
+	 * name. Return types are left out: a site reads "ns::f<int>(long)".
+	 */
+	return name ? cplus_demangle(name, DMGL_PARAMS | DMGL_ANSI | DMGL_RET_DROP) : NULL;
 }
 
 /* ------------------------------------------------------------------ ELF data */
