@@ -415,10 +415,20 @@ mwrap_drops_stacks() {
 	[ "$("$BPFTAPE" dump --no-header "$d/t.trace" | wc -l)" = 2 ] || fail "the calls were not converted"
 }
 
+# Every option --help lists is in the man page, and the other way round.
+options_documented() {
+	local c help man
+	for c in dump stat leaks; do
+		help=$("$BPFTAPE" $c --help | grep -o -- '^ *\(-[a-z], \)\?--[a-z-]*' | grep -o -- '--[a-z-]*' | sort -u)
+		man=$(grep -o -- '^\(-[a-z], \)\?--[a-z-]*' "docs/man/bpftape-$c.1" | grep -o -- '--[a-z-]*' | sort -u)
+		[ "$help" = "$man" ] || fail "$c: --help and the man page differ: $(diff <(echo "$help") <(echo "$man"))"
+	done
+}
+
 TESTS=(c_with_frame_pointers c_without_frame_pointers cxx_with_frame_pointers
 	cxx_without_frame_pointers foreign_machine stripped_binaries deleted_binary
 	debuginfod_server hostile_paths damaged_stack_record site_depth_and_skip demangled_names
-	mwrap_drops_stacks)
+	mwrap_drops_stacks options_documented)
 for name in "${TESTS[@]}"; do
 	t "$name" "$name"
 done
