@@ -12,14 +12,53 @@
 
 #include "debuginfo.h"
 #include "elf_file.h"
+#include "grow_array.h"
 #include "sym_dwarf.h"
+#include "u64map.h"
 
 /* Inlined calls nest at most this deep here (a bound against looping debug information). */
 #define INLINE_MAX 64
+/* DIE trees are walked at most this deep (a bound against hostile nesting). */
+#define DIE_DEPTH_MAX 256
 
 struct segment {
 	uint64_t vaddr, offset, filesz, memsz;
 	bool exec;
+};
+
+/* A function symbol of the file's symbol tables. */
+struct symbol {
+	uint64_t addr, size;
+	const char *name;	/* libelf's: valid while the module is open */
+	int rank;		/* lower is the better name for an address with aliases */
+};
+
+/* A function, or a call inlined into one, in a compilation unit's DIE tree. */
+struct cu_fn {
+	Dwarf_Die die;
+	int32_t parent;		/* the function around it, index in fns; -1: none */
+	uint16_t depth;
+	bool inlined;
+};
+
+/* One address range of a cu_fn. */
+struct cu_range {
+	uint64_t low, high;
+	uint32_t fn;
+};
+
+/*
+ * A compilation unit's functions and inlined calls, by address: its DIE tree
+ * walked once, where libdw's dwarf_getscopes walks it again for every address.
+ */
+struct cu_index {
+	Dwarf_Die cu;
+	Dwarf_Files *files;
+	size_t nfiles;
+	struct cu_fn *fns;
+	size_t nfns, fns_cap;
+	struct cu_range *ranges;	/* sorted by low */
+	size_t nranges, ranges_cap;
 };
 
 struct sym_dwarf {
@@ -41,6 +80,12 @@ struct sym_dwarf {
 	uint8_t alt_id[BUILD_ID_MAX];
 	size_t alt_id_len;
 	bool alt_found;
+	struct symbol *syms;	/* sorted by address */
+	size_t nsyms;
+	bool syms_read;
+	struct u64map cu_by_offset;	/* CU DIE offset -> index in cus + 1 */
+	struct cu_index *cus;
+	size_t ncus, cus_cap;
 };
 
 char *sym_demangle(const char *name)
@@ -278,6 +323,7 @@ int sym_dwarf__open(struct sym_dwarf **out, struct debuginfo *d, const struct sy
 		return -ENOMEM;
 	m->d = d;
 	m->f = f;
+	u64map__init(&m->cu_by_offset);
 	m->exec_map_offset = f->exec_map_offset;
 	m->page_size = f->page_size;
 	fd = debuginfo__find_binary(d, f->path, f->build_id, f->build_id_len, &m->main_path, note,
@@ -337,6 +383,13 @@ void sym_dwarf__close(struct sym_dwarf *m)
 {
 	if (!m)
 		return;
+	for (size_t i = 0; i < m->ncus; i++) {
+		free(m->cus[i].fns);
+		free(m->cus[i].ranges);
+	}
+	free(m->cus);
+	u64map__free(&m->cu_by_offset);
+	free(m->syms);
 	if (m->dwfl)
 		dwfl_end(m->dwfl);
 	free(m->segs);
@@ -346,8 +399,177 @@ void sym_dwarf__close(struct sym_dwarf *m)
 	free(m);
 }
 
-/* ------------------------------------------------------------------- lookup */
+/* ------------------------------------------------------------------ symbols */
 
+static int cmp_symbol(const void *a, const void *b)
+{
+	const struct symbol *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	return x->rank - y->rank;
+}
+
+/*
+ * The file's function symbols (its own tables, or its debug file's), sorted
+ * once: libdwfl's dwfl_module_addrinfo searches them all for every address.
+ */
+static void read_symbols(struct sym_dwarf *m)
+{
+	int n = dwfl_module_getsymtab(m->mod);
+	size_t cap = 0;
+
+	m->syms_read = true;
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		const char *name = dwfl_module_getsym_info(m->mod, i, &sym, &addr, NULL, NULL, NULL);
+		int type = GELF_ST_TYPE(sym.st_info);
+		struct symbol *syms;
+
+		if (!name || !*name || sym.st_shndx == SHN_UNDEF ||
+		    (type != STT_FUNC && type != STT_GNU_IFUNC))
+			continue;
+		syms = grow_array(m->syms, &cap, m->nsyms + 1, sizeof(*syms));
+		if (!syms)
+			break;
+		m->syms = syms;
+		/* Exported names first, then names without a leading underscore. */
+		syms[m->nsyms++] = (struct symbol){ addr, sym.st_size, name,
+						    (GELF_ST_BIND(sym.st_info) == STB_LOCAL ? 2 : 0) +
+						    (name[0] == '_') };
+	}
+	qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_symbol);
+}
+
+/* The symbol whose function holds pc (a sizeless one only when nothing else does). */
+static const struct symbol *symbol_at(struct sym_dwarf *m, uint64_t pc)
+{
+	size_t lo = 0, hi;
+	const struct symbol *best;
+
+	if (!m->syms_read)
+		read_symbols(m);
+	hi = m->nsyms;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (m->syms[mid].addr <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	best = &m->syms[lo - 1];
+	while (best > m->syms && best[-1].addr == best->addr)
+		best--;
+	for (const struct symbol *p = best; p < m->syms + m->nsyms && p->addr == best->addr; p++)
+		if (pc < p->addr + p->size)
+			return p;
+	return best->size ? NULL : best;
+}
+
+/* ------------------------------------------------------------- DIE indexes */
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+
+	return x->low < y->low ? -1 : x->low > y->low;
+}
+
+/* Collects the functions under die; depth is the DIE tree's, bounded. */
+static void index_walk(struct cu_index *x, Dwarf_Die *die, int32_t parent, unsigned depth)
+{
+	Dwarf_Die child;
+
+	if (depth > DIE_DEPTH_MAX || dwarf_child(die, &child) != 0)
+		return;
+	do {
+		int tag = dwarf_tag(&child);
+		int32_t me = parent;
+
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+			Dwarf_Addr base, low, high;
+			ptrdiff_t off = 0;
+			struct cu_fn *fns = grow_array(x->fns, &x->fns_cap, x->nfns + 1, sizeof(*fns));
+
+			if (!fns)
+				return;
+			x->fns = fns;
+			me = x->nfns++;
+			/* Depth counts functions: one deeper than the function around it. */
+			fns[me] = (struct cu_fn){ child, parent,
+						  parent < 0 ? 0 : fns[parent].depth + 1,
+						  tag == DW_TAG_inlined_subroutine };
+			while ((off = dwarf_ranges(&child, off, &base, &low, &high)) > 0) {
+				struct cu_range *r = grow_array(x->ranges, &x->ranges_cap,
+								x->nranges + 1, sizeof(*r));
+
+				if (!r)
+					return;
+				x->ranges = r;
+				if (high > low)
+					r[x->nranges++] = (struct cu_range){ low, high, me };
+			}
+		}
+		if (dwarf_haschildren(&child))
+			index_walk(x, &child, me, depth + 1);
+	} while (dwarf_siblingof(&child, &child) == 0);
+}
+
+static struct cu_index *cu_index_of(struct sym_dwarf *m, Dwarf_Die *cu)
+{
+	uint64_t key = dwarf_dieoffset(cu), *v = u64map__get(&m->cu_by_offset, key);
+	struct cu_index *x;
+
+	if (v)
+		return &m->cus[*v - 1];
+	x = grow_array(m->cus, &m->cus_cap, m->ncus + 1, sizeof(*x));
+	if (!x || u64map__put(&m->cu_by_offset, key, m->ncus + 1))
+		return NULL;
+	m->cus = x;
+	x = &m->cus[m->ncus++];
+	memset(x, 0, sizeof(*x));
+	x->cu = *cu;
+	if (dwarf_getsrcfiles(cu, &x->files, &x->nfiles))
+		x->files = NULL;
+	index_walk(x, cu, -1, 0);
+	qsort(x->ranges, x->nranges, sizeof(*x->ranges), cmp_range);
+	return x;
+}
+
+/* The innermost function or inlined call at pc: the deepest range holding it. */
+static const struct cu_fn *innermost(const struct cu_index *x, uint64_t pc)
+{
+	size_t lo = 0, hi = x->nranges;
+	const struct cu_fn *best = NULL;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (x->ranges[mid].low <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Back from the last range starting at or below pc, to its function's start. */
+	while (lo-- > 0) {
+		const struct cu_range *r = &x->ranges[lo];
+		const struct cu_fn *f = &x->fns[r->fn];
+
+		if (pc >= r->high)
+			continue;
+		if (!best || f->depth > best->depth)
+			best = f;
+		if (f->parent < 0)
+			break;
+	}
+	return best;
+}
+
+/* ------------------------------------------------------------------- lookup */
 /* A function DIE's name: its linkage name demangled, else its own name. */
 static const char *die_name(Dwarf_Die *die, char **tofree)
 {
@@ -362,72 +584,42 @@ static const char *die_name(Dwarf_Die *die, char **tofree)
 	return dwarf_diename(die) ? dwarf_diename(die) : linkage;
 }
 
-static bool is_function(Dwarf_Die *die)
-{
-	int tag = dwarf_tag(die);
-
-	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
-}
-
-/* The function scope around an inlined call: its caller, inlined itself or not. */
-static bool outer_function(Dwarf_Die *inlined, Dwarf_Die *out)
-{
-	Dwarf_Die *scopes = NULL;
-	int n = dwarf_getscopes_die(inlined, &scopes);
-	bool found = false;
-
-	for (int i = 1; i < n && !found; i++)
-		if (is_function(&scopes[i])) {
-			*out = scopes[i];
-			found = true;
-		}
-	free(scopes);
-	return found;
-}
-
-static void call_site(Dwarf_Die *inlined, Dwarf_Files *files, size_t nfiles, const char **file,
-		      int *line)
+static void call_site(const struct cu_index *x, Dwarf_Die *inlined, const char **file, int *line)
 {
 	Dwarf_Attribute a;
 	Dwarf_Word v;
 
 	*file = NULL;
 	*line = 0;
-	if (files && dwarf_attr(inlined, DW_AT_call_file, &a) && !dwarf_formudata(&a, &v) &&
-	    v < nfiles)
-		*file = dwarf_filesrc(files, v, NULL, NULL);
+	if (x->files && dwarf_attr(inlined, DW_AT_call_file, &a) && !dwarf_formudata(&a, &v) &&
+	    v < x->nfiles)
+		*file = dwarf_filesrc(x->files, v, NULL, NULL);
 	if (dwarf_attr(inlined, DW_AT_call_line, &a) && !dwarf_formudata(&a, &v) && v <= INT32_MAX)
 		*line = v;
 }
 
 /*
- * The innermost function at pc from the scopes, then each call it was
- * inlined at, outwards, to the function the code belongs to.
+ * The innermost function at pc, then each call it was inlined at, outwards,
+ * to the function the code belongs to: its source line from the line table,
+ * theirs from the inlined calls' call sites.
  */
 static int dwarf_frames(struct sym_dwarf *m, Dwarf_Addr pc, const char *symbol, uint64_t symoff,
 			sym_dwarf_emit emit, void *ctx)
 {
 	Dwarf_Addr bias;
-	Dwarf_Die *cu = dwfl_module_addrdie(m->mod, pc, &bias), *scopes = NULL, fn;
+	Dwarf_Die *cu = dwfl_module_addrdie(m->mod, pc, &bias);
 	Dwfl_Line *ln = dwfl_module_getsrc(m->mod, pc);
-	Dwarf_Files *files = NULL;
-	size_t nfiles = 0;
+	const struct cu_index *x;
+	const struct cu_fn *fn;
 	const char *file = NULL;
-	int line = 0, n, emitted = 0;
-	bool found = false;
+	int line = 0, emitted = 0;
 
-	if (!cu)
+	if (!cu || !(x = cu_index_of(m, cu)))
 		return 0;
 	if (ln)
 		file = dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL);
-	n = dwarf_getscopes(cu, pc - bias, &scopes);
-	for (int i = 0; i < n && !found; i++)
-		if (is_function(&scopes[i])) {
-			fn = scopes[i];
-			found = true;
-		}
-	free(scopes);
-	if (!found) {
+	fn = innermost(x, pc - bias);
+	if (!fn) {
 		/* Code the debug information has lines for but no function: the symbol's name. */
 		char *dm = sym_demangle(symbol);
 
@@ -437,25 +629,20 @@ static int dwarf_frames(struct sym_dwarf *m, Dwarf_Addr pc, const char *symbol, 
 		free(dm);
 		return 1;
 	}
-	if (dwarf_getsrcfiles(cu, &files, &nfiles))
-		files = NULL;
 	for (int depth = 0; depth < INLINE_MAX; depth++) {
-		bool inlined = dwarf_tag(&fn) == DW_TAG_inlined_subroutine;
+		Dwarf_Die die = fn->die;
 		char *tofree = NULL;
-		const char *name = die_name(&fn, &tofree);
-		Dwarf_Die outer;
+		const char *name = die_name(&die, &tofree);
+		bool inlined = fn->inlined && fn->parent >= 0;
 
-		if (!inlined || !outer_function(&fn, &outer)) {
-			/* The function the code belongs to (or the last one known). */
-			emit(ctx, name, file, line > 0 ? line : 0, false, symoff);
-			free(tofree);
-			return emitted + 1;
-		}
-		emit(ctx, name, file, line > 0 ? line : 0, true, 0);
+		/* The function the code belongs to (or the outermost known) ends the chain. */
+		emit(ctx, name, file, line > 0 ? line : 0, inlined, inlined ? 0 : symoff);
 		free(tofree);
 		emitted++;
-		call_site(&fn, files, nfiles, &file, &line);
-		fn = outer;
+		if (!inlined)
+			break;
+		call_site(x, &die, &file, &line);
+		fn = &x->fns[fn->parent];
 	}
 	return emitted;
 }
@@ -463,8 +650,7 @@ static int dwarf_frames(struct sym_dwarf *m, Dwarf_Addr pc, const char *symbol, 
 int sym_dwarf__lookup(struct sym_dwarf *m, uint64_t offset, sym_dwarf_emit emit, void *ctx)
 {
 	uint64_t vaddr, symoff = 0;
-	GElf_Off off;
-	GElf_Sym sym;
+	const struct symbol *sym;
 	const char *symbol;
 	Dwarf_Addr pc;
 	char *dm;
@@ -474,9 +660,10 @@ int sym_dwarf__lookup(struct sym_dwarf *m, uint64_t offset, sym_dwarf_emit emit,
 		return 0;
 	/* A return address: the call is the instruction before it. */
 	pc = vaddr - 1;
-	symbol = dwfl_module_addrinfo(m->mod, pc, &off, &sym, NULL, NULL, NULL);
-	if (symbol)
-		symoff = off + 1;
+	sym = symbol_at(m, pc);
+	symbol = sym ? sym->name : NULL;
+	if (sym)
+		symoff = vaddr - sym->addr;
 	if (m->use_dwarf && (n = dwarf_frames(m, pc, symbol, symoff, emit, ctx)) > 0)
 		return n;
 	if (!symbol)

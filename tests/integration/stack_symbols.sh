@@ -11,6 +11,7 @@
 MAKE_TAPE=$B/tests/tools/make_tape
 HTTP_FILES=$B/tests/tools/http_files
 SITES=$B/tests/workloads/stack_sites
+. tests/sym_addrs.sh
 
 # A command that must not hang: 30 s at most.
 bounded() {
@@ -415,6 +416,48 @@ mwrap_drops_stacks() {
 	[ "$("$BPFTAPE" dump --no-header "$d/t.trace" | wc -l)" = 2 ] || fail "the calls were not converted"
 }
 
+# The return address of every call in bpftape itself (thousands, with
+# inlined calls): what dump shows for each is what elfutils' eu-addr2line
+# says, function by function, file and line, inlined calls included.
+agrees_with_eu_addr2line() {
+	local d=$T/eu bin
+	command -v eu-addr2line >/dev/null || { echo "eu-addr2line (elfutils) is not installed"; return 0; }
+	mkdir -p "$d"
+	bin=$(realpath "$BPFTAPE")
+	addrs_tape "$bin" $((0x555500000000)) 11 >"$d/t.txt"
+	"$MAKE_TAPE" "$d/t.txt" "$d/t.tape" || fail "make_tape failed"
+	# Ours: each address's frames on one line, "function file:line" joined by " < ".
+	bounded "$BPFTAPE" dump --no-header --event malloc --stack-depth 1000 "$d/t.tape" | awk '
+		/^\t/ {
+			sub(/^\t/, ""); inl = sub(/ \[inlined\]$/, "")
+			if (match($0, / \([^()]*:[0-9]+\)$/)) {
+				f = substr($0, RSTART + 2, RLENGTH - 3); n = split(f, p, "/")
+				fr = substr($0, 1, RSTART - 1) " " p[n]
+			} else {
+				fr = $0; sub(/(\+0x[0-9a-f]+)? .*$/, "", fr); fr = fr " ??"
+			}
+			# GCC clones (f.isra.0, f.part.1) by the name of their function, as both sides show it.
+			sub(/\.(isra|constprop|part|cold)(\.[0-9]+)? /, " ", fr)
+			line = line (line == "" ? "" : " < ") fr
+			if (!inl) { print line; line = "" }
+		}' >"$d/ours"
+	# eu-addr2line -a: an address, then "function [inlined at ...]" and "file:line:col" per frame.
+	return_addresses "$bin" | while read -r a; do printf '0x%x\n' $((16#$a - 1)); done |
+		eu-addr2line -a -f -i -e "$bin" | awk '
+		/^0x[0-9a-f]+$/ { if (started) print line; started = 1; line = ""; next }
+		{ fn = $1; if ((getline pos) <= 0) pos = "??:0"
+		  sub(/:[0-9]+$/, "", pos); n = split(pos, p, "/")
+		  sub(/\.(isra|constprop|part|cold)(\.[0-9]+)?$/, "", fn)
+		  line = line (line == "" ? "" : " < ") fn " " p[n] }
+		END { if (started) print line }' >"$d/theirs"
+	[ "$(wc -l <"$d/ours")" -gt 1000 ] || fail "too few addresses: $(wc -l <"$d/ours")"
+	# Line by line; an address neither knows a function for is shown differently ("?? ??").
+	awk 'NR == FNR { theirs[FNR] = $0; next }
+	     theirs[FNR] != $0 && theirs[FNR] != "?? ??" { print "eu-addr2line: " theirs[FNR] "\nbpftape:      " $0 }
+	     END { if (FNR != length(theirs)) print "not as many addresses" }' "$d/theirs" "$d/ours" >"$d/diff"
+	[ ! -s "$d/diff" ] || fail "differs from eu-addr2line at $(grep -c '^eu' "$d/diff") addresses: $(head -4 "$d/diff")"
+}
+
 # Every option --help lists is in the man page, and the other way round.
 options_documented() {
 	local c help man
@@ -428,7 +471,7 @@ options_documented() {
 TESTS=(c_with_frame_pointers c_without_frame_pointers cxx_with_frame_pointers
 	cxx_without_frame_pointers foreign_machine stripped_binaries deleted_binary
 	debuginfod_server hostile_paths damaged_stack_record site_depth_and_skip demangled_names
-	mwrap_drops_stacks options_documented)
+	mwrap_drops_stacks agrees_with_eu_addr2line options_documented)
 for name in "${TESTS[@]}"; do
 	t "$name" "$name"
 done
