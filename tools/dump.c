@@ -119,6 +119,9 @@ int do_dump(int argc, char **argv)
 			print_event_text(stdout, &ev, &in.pctx);
 			if (in.stack)
 				sites__print_stack_lines(in.sites, stdout, in.stack, "\t");
+			else if (in.stacks && tape_type_is_alloc(ev.type) && ev.alloc.stack)
+				printf("\t(stack #%u: its record is missing from the tape)\n",
+				       ev.alloc.stack);
 		}
 		shown++;
 	}

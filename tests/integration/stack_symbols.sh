@@ -312,6 +312,13 @@ EOF
 		grep -q "$off" "$d/out" || fail "frame $off lost"
 	done
 	grep -q "supplementary file $d/fifo2 (dwz), not found" "$d/err" || fail "the dwz FIFO not said"
+	# Another user's file, writable by anyone: read from a private copy, symbolised all the same.
+	run_copy "${SITES}_nofp" "$d/other"
+	chown nobody "$d/other/app" 2>/dev/null && chmod 0666 "$d/other/app" || { echo "cannot chown"; return 0; }
+	tape_of "$d/other/log" "$d/other/tape"
+	bounded "$BPFTAPE" leaks --json --skip-frames '' --stack-depth 64 "$d/other/tape" >"$d/other.json" ||
+		fail "leaks failed"
+	expect_chains "$d/other/log" "$d/other.json" "another user's file"
 }
 
 # A stack whose record was in a damaged chunk: the call still counts, shown
@@ -339,6 +346,8 @@ EOF
 		fail "the call is not shown by its caller"
 	jq -e '.sites[] | select(.bytes == 200) | .frames | length == 2' "$d/out.json" >/dev/null ||
 		fail "the other stack was lost too"
+	"$BPFTAPE" dump --no-header --event malloc "$d/t.tape" 2>/dev/null |
+		grep -q "(stack #1: its record is missing from the tape)" || fail "dump does not say the stack is missing"
 }
 
 # Grouping: --site-depth K merges stacks alike in their first K frames;
