@@ -3,8 +3,6 @@
 #include <elfutils/debuginfod.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,35 +183,19 @@ int debuginfo__open_file(const char *path, char *why, size_t whylen)
 
 size_t debuginfo__build_id(int fd, uint8_t *id, size_t max)
 {
-	Elf *elf;
-	Elf_Scn *scn = NULL;
+	uint8_t got[BUILD_ID_MAX];
+	struct elf_file *f;
+	char msg[256];
 	size_t len = 0;
 
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return 0;
 	/* Read, not mapped: the file is checked before it is trusted. */
-	elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!elf)
+	if (elf_file__open_fd(&f, fd, "", msg, sizeof(msg)))
 		return 0;
-	while (!len && (scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		GElf_Nhdr nh;
-		Elf_Data *data;
-		size_t off = 0, name_off, desc_off;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		data = elf_getdata(scn, NULL);
-		while (data && (off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
-			if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-			    !memcmp((char *)data->d_buf + name_off, "GNU", 4) && nh.n_descsz <= max) {
-				memcpy(id, (char *)data->d_buf + desc_off, nh.n_descsz);
-				len = nh.n_descsz;
-				break;
-			}
-		}
-	}
-	elf_end(elf);
+	elf_file__build_id(f, got, &len);
+	elf_file__close(f);
+	if (len > max)
+		return 0;
+	memcpy(id, got, len);
 	return len;
 }
 

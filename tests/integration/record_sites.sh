@@ -11,26 +11,7 @@ TESTS=(c_with_frame_pointers c_without_frame_pointers cxx_with_frame_pointers
 	cxx_without_frame_pointers)
 require_bpf "${TESTS[@]}"
 SITES=$B/tests/workloads/stack_sites
-
-# truth LOG NAME: the chain's frames, innermost first, "function|file|line|inlined".
-truth() {
-	awk -v want="$2" '
-	$1 == "chain" { on = ($2 == want); left = $4; next }
-	on && left > 0 {
-		left--
-		n = split($2, p, "/")
-		print $1 "|" p[n] "|" $3 "|" ($5 == "inlined" ? "true" : "false")
-	}' "$1"
-}
-
-# The same from JSON frames: a function by its name alone (what __func__ says).
-json_frames() {
-	jq -r '"\(.function)|\(.file)|\(.line)|\(.inlined)"' | awk -F'|' '{
-		f = $1; sub(/\(.*/, "", f); n = split(f, q, "::"); f = q[n]
-		m = split($2, p, "/")
-		print f "|" p[m] "|" $3 "|" $4
-	}'
-}
+. tests/stacks_lib.sh
 
 recorded() {
 	local d=$T/$2 name size want got
@@ -40,7 +21,7 @@ recorded() {
 	"$BPFTAPE" leaks "$d/tape" >"$d/leaks.txt" || fail "leaks (text) failed"
 	cat "$d/leaks.txt"
 	while read -r _ name size _; do
-		want=$(truth "$d/log" "$name")
+		want=$(truth "$d/log" "$name" all)
 		if [ "$size" = 0 ]; then
 			# fopen's FILE: the site whose first frame outside libc is the chain's.
 			got=$(jq -c --arg f "$(head -1 <<<"$want" | cut -d'|' -f1)" \
@@ -57,7 +38,7 @@ $want"
 	done < <(grep '^chain ' "$d/log")
 	# The text names the function that called fopen, at its line.
 	if grep -q '^chain fopen' "$d/log"; then
-		want=$(truth "$d/log" fopen | head -1 | awk -F'|' '{print $1 " (" $2 ":" $3 ")"}')
+		want=$(truth "$d/log" fopen all | head -1 | awk -F'|' '{print $1 " (" $2 ":" $3 ")"}')
 		grep -q "^ .*  $want$" "$d/leaks.txt" || fail "the fopen leak is not at $want"
 	fi
 }

@@ -11,7 +11,7 @@
 MAKE_TAPE=$B/tests/tools/make_tape
 HTTP_FILES=$B/tests/tools/http_files
 SITES=$B/tests/workloads/stack_sites
-. tests/sym_addrs.sh
+. tests/stacks_lib.sh
 
 # A command that must not hang: 30 s at most.
 bounded() {
@@ -63,30 +63,6 @@ tape_of() {
 # The chains' sizes in a tape made by tape_of, one a line.
 chain_sizes() {
 	awk '$1 == "chain" { k++; print ($3 ? $3 : 1000 + k) }' "$1"
-}
-
-# truth LOG SIZE [ALL]: the frames the program wrote for the chain of that
-# size, innermost first, as "function|file|line|inlined": only those whose
-# return address it knew, unless ALL. Files by their last component.
-truth() {
-	awk -v want="$2" -v all="${3:-}" '
-	$1 == "chain" { k++; on = (($3 ? $3 : 1000 + k) == want); left = $4; next }
-	on && left > 0 {
-		left--
-		n = split($2, p, "/")
-		if (all || $4 != "(nil)") print $1 "|" p[n] "|" $3 "|" ($5 == "inlined" ? "true" : "false")
-	}' "$1"
-}
-
-# Frames from JSON on stdin (objects with function, file, line, inlined), the
-# same way: a function by its name alone (no namespace, class or parameters:
-# what __func__ says), a file by its last component.
-json_frames() {
-	jq -r '"\(.function)|\(.file)|\(.line)|\(.inlined)"' | awk -F'|' '{
-		f = $1; sub(/\(.*/, "", f); n = split(f, q, "::"); f = q[n]
-		m = split($2, p, "/")
-		print f "|" p[m] "|" $3 "|" $4
-	}'
 }
 
 # expect_chains LOG JSON WHAT [ALL]: every chain's frames in leaks/stat JSON

@@ -10,7 +10,7 @@
 #   (a new process).
 set -u
 
-. tests/sym_addrs.sh
+. tests/stacks_lib.sh
 
 # best TOOL ARGS...: the fastest of REPS runs, in seconds, wall time (output dropped).
 best() {
