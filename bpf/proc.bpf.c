@@ -20,6 +20,11 @@ struct {
 	__type(value, struct exec_rec);
 } exec_scratch SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, EXEC_LANE_BYTES);
+} exec_lane SEC(".maps");
+
 static __always_inline bool task_traced(struct task_struct *task)
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid);
@@ -68,6 +73,7 @@ int BPF_PROG(proc_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 {
 	__u32 tgid = BPF_CORE_READ(task, tgid), old = old_pid, zero = 0;
 	__u64 now = bpf_ktime_get_ns();
+	struct exec_note note = {};
 	struct exec_rec *r;
 	long n;
 
@@ -86,6 +92,9 @@ int BPF_PROG(proc_exec, struct task_struct *task, pid_t old_pid, struct linux_bi
 		r->name_len = PROC_NAME_MAX - 1;
 	r->hdr.size = EXEC_REC_FIXED + r->name_len;
 	emit_urgent(r, EXEC_REC_FIXED + (r->name_len & (PROC_NAME_MAX - 1)), EV_EXEC, now);
+	/* Full (nobody reads it: -a, --lib): user space reads the image when it can. */
+	note.pid = tgid;
+	bpf_ringbuf_output(&exec_lane, &note, sizeof(note), BPF_RB_FORCE_WAKEUP);
 	return 0;
 }
 

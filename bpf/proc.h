@@ -29,6 +29,18 @@ struct exec_rec {
 
 #define EXEC_REC_FIXED 32	/* offsetof(struct exec_rec, filename) */
 
+/*
+ * The exec lane: the pid of each traced exec, in a small ring buffer of its
+ * own, so that user space reads the new image at once, not behind whatever
+ * the main buffer holds (a process can be gone in milliseconds).
+ */
+struct exec_note {
+	__u32 pid;
+	__u32 pad;
+};
+
+#define EXEC_LANE_BYTES (64 << 10)
+
 struct exit_rec {
 	struct rec_hdr hdr;	/* kind EV_EXIT */
 	__s32 code;		/* task->exit_code: as wait(2) reports it */

@@ -127,6 +127,7 @@ struct record_config {
 	__u32 stack_depth;	/* frames of each allocator call's stack; 0: no stacks */
 	__u32 pad1;
 	__u64 syscall_bits[SYSCALL_SLOTS / 64];
+	__u64 syscall_stack_bits[SYSCALL_SLOTS / 64];	/* syscalls whose stacks are taken */
 	__s8 path_arg[SYSCALL_SLOTS];	/* argument holding a path, -1 for none */
 };
 

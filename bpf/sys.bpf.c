@@ -6,8 +6,13 @@
  * that dies inside a call has it written by proc.bpf.c, marked as such.
  */
 #include "common.bpf.h"
+#include "unwind.h"
+#include "alloc.h"
 #include "sys.h"
 #include "sys_inflight.bpf.h"
+#include "unwind.bpf.h"
+#include "alloc_inflight.bpf.h"
+#include "stack_send.bpf.h"
 
 static __always_inline bool syscall_selected(long nr)
 {
@@ -16,6 +21,29 @@ static __always_inline bool syscall_selected(long nr)
 	if (nr >= SYSCALL_SLOTS)
 		return cfg.syscall_other;
 	return (cfg.syscall_bits[nr / 64] >> (nr % 64)) & 1;
+}
+
+static __always_inline bool stack_selected(long nr)
+{
+	if (!cfg.stack_depth || nr < 0 || nr >= SYSCALL_SLOTS)
+		return false;
+	return (cfg.syscall_stack_bits[nr / 64] >> (nr % 64)) & 1;
+}
+
+/*
+ * The stack of the code that made the call (--syscall-stacks): from the
+ * user registers the syscall saved, the instruction after it first. The
+ * walker's per-thread state is the allocator programs' own.
+ */
+static __always_inline __u64 syscall_stack(struct pt_regs *regs, __u64 id, __u64 now)
+{
+	struct alloc_thread *t = alloc_thread(true);
+
+	if (!t)
+		return 0;
+	same_image(t);
+	return send_stack(unwind_from(regs->ip, regs->sp, regs->bp, id, now, &t->vmas,
+				      t->stack_mm, cfg.stack_depth), t, id, now);
 }
 
 static __always_inline int path_arg_of(long nr)
@@ -94,6 +122,7 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long nr)
 	in->rec.args[5] = regs->r9;	/* libbpf 1.1 has no PARM6 macro */
 	in->rec.ret = 0;
 	in->rec.duration = 0;
+	in->rec.stack = stack_selected(nr) ? syscall_stack(regs, id, now) : 0;
 	in->rec.path_state = SYS_PATH_NONE;
 	in->rec.path_len = 0;
 	path = path_arg_of(nr);

@@ -23,10 +23,11 @@ struct sys_rec {
 	__s64 ret;
 	__u64 args[6];
 	__u64 duration;		/* ns from entry to exit */
+	__u64 stack;		/* the caller's stack (alloc.h's hash), 0 when not taken */
 	/* Only path_len bytes of path are sent; +2 to see that a path was longer. */
 	char path[SYS_PATH_MAX + 2];
 };
 
-#define SYS_REC_FIXED 96	/* offsetof(struct sys_rec, path) */
+#define SYS_REC_FIXED 104	/* offsetof(struct sys_rec, path) */
 
 #endif

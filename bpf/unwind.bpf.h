@@ -307,32 +307,29 @@ static long unwind_step(__u32 i, struct unwind_loop *l)
 }
 
 /*
- * The stack at an allocator function's first instruction: its caller (the
- * return address at sp) first, then up to depth frames in all. Returns the
- * walk (frames, n, hash), or NULL when stacks are off or cannot be taken.
+ * The stack from user registers pc, sp and bp: pc first, then up to depth
+ * frames in all. Returns the walk (frames, n, hash), or NULL when stacks are
+ * off or cannot be taken.
  */
-static __always_inline struct stack_walk *unwind_stack(struct pt_regs *ctx, __u64 id, __u64 now,
-							 struct unwind_vmas *vmas, __u64 mm,
-							 __u32 depth)
+static __always_inline struct stack_walk *unwind_from(__u64 pc, __u64 sp, __u64 bp, __u64 id,
+						      __u64 now, struct unwind_vmas *vmas,
+						      __u64 mm, __u32 depth)
 {
 	struct unwind_loop l;
 	struct stack_walk *s;
 	__u32 zero = 0;
 
-	if (!depth || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
+	if (!depth || !pc || !bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop))
 		return NULL;
 	s = bpf_map_lookup_elem(&unwind_scratch, &zero);
 	if (!s)
 		return NULL;
-	s->sp = PT_REGS_SP(ctx);
-	s->bp = PT_REGS_FP(ctx);
+	s->pc = pc;
+	s->sp = sp;
+	s->bp = bp;
 	s->n = 0;
 	s->tgid = id >> 32;
 	s->hash = 0xcbf29ce484222325ull;
-	s->pc = 0;
-	if (bpf_probe_read_user(&s->pc, sizeof(s->pc), (void *)s->sp))
-		return NULL;
-	s->sp += 8;	/* the caller's sp, as the call left it */
 	s->window_len = 0;
 	l.s = s;
 	l.vmas = vmas;
@@ -342,6 +339,22 @@ static __always_inline struct stack_walk *unwind_stack(struct pt_regs *ctx, __u6
 	bpf_loop(depth > UNWIND_MAX_DEPTH ? UNWIND_MAX_DEPTH : depth, unwind_step, &l, 0);
 	s->hash ^= s->n;
 	return s;
+}
+
+/*
+ * The stack at a function's first instruction (a uprobe): its caller, the
+ * return address at sp, first.
+ */
+static __always_inline struct stack_walk *unwind_stack(struct pt_regs *ctx, __u64 id, __u64 now,
+							 struct unwind_vmas *vmas, __u64 mm,
+							 __u32 depth)
+{
+	__u64 sp = PT_REGS_SP(ctx), ra = 0;
+
+	if (!depth || bpf_probe_read_user(&ra, sizeof(ra), (void *)sp))
+		return NULL;
+	/* sp + 8: the caller's sp, as the call left it. */
+	return unwind_from(ra, sp + 8, PT_REGS_FP(ctx), id, now, vmas, mm, depth);
 }
 
 #endif

@@ -97,6 +97,7 @@ enum tape_path_state {
 };
 
 #define TAPE_SYS_NO_RETURN 1	/* exit, exit_group, or a thread that died in the call */
+#define TAPE_SYS_STACK 2	/* (1.1) a stack id follows the path: set by the encoder */
 
 struct tape_syscall {
 	uint32_t nr;
@@ -108,6 +109,7 @@ struct tape_syscall {
 	uint64_t duration;	/* ns; the event's ts is the entry time */
 	uint32_t path_len;
 	const char *path;	/* not NUL-terminated; valid until the next event */
+	uint32_t stack;		/* (1.1) the calling code's stack record, 0 for none */
 };
 
 #define TAPE_FORK_THREAD 1	/* clone of a thread, not a new process */
@@ -183,7 +185,11 @@ enum tape_loss_reason {
 	TAPE_LOSS_DAMAGE = 5,		/* a reader skipped damaged input (conversions) */
 	TAPE_LOSS_NO_RETURN = 6,	/* a call whose return probe never fired */
 	TAPE_LOSS_UNKNOWN_PROBE = 7,	/* a probe hit whose function could not be told (1.1) */
+	TAPE_LOSS_UNREAD_IMAGE = 8,	/* exec'd and gone before its new image was read (1.1) */
 };
+
+/* What a loss reason means, in a few words ("unknown reason" for others). */
+const char *tape_loss_reason_name(uint32_t reason);
 
 #define TAPE_LOSS_NO_CPU UINT32_MAX
 

@@ -67,6 +67,29 @@ static const char *const type_names[TAPE_EV_MAX_KNOWN + 1] = {
 	[TAPE_EV_DETACH] = "detach",
 };
 
+const char *tape_loss_reason_name(uint32_t reason)
+{
+	switch (reason) {
+	case TAPE_LOSS_RINGBUF:
+		return "ring buffer full";
+	case TAPE_LOSS_WRITER:
+		return "writer fell behind the memory cap";
+	case TAPE_LOSS_FOLLOW_GAP:
+		return "the process ran an allocator before its probes were on";
+	case TAPE_LOSS_INFLIGHT:
+		return "no room to keep a call's arguments";
+	case TAPE_LOSS_DAMAGE:
+		return "damaged input skipped";
+	case TAPE_LOSS_NO_RETURN:
+		return "the call's return was never seen";
+	case TAPE_LOSS_UNKNOWN_PROBE:
+		return "a probe fired in a function the recorder could not tell";
+	case TAPE_LOSS_UNREAD_IMAGE:
+		return "the process exec'd and ended before the recorder could read its new image";
+	}
+	return "unknown reason";
+}
+
 const char *tape_type_name(unsigned type)
 {
 	if (type <= TAPE_EV_MAX_KNOWN && type_names[type])
@@ -172,7 +195,9 @@ static void encode_syscall(const struct tape_syscall *sc, struct out *o)
 	unsigned nargs = sc->nargs > 6 ? 6 : sc->nargs;
 	bool has_path = sc->path_state == TAPE_PATH_OK || sc->path_state == TAPE_PATH_TRUNCATED;
 
-	put_u(o, sc->flags | (unsigned)sc->path_state << TAPE_SF_PATH_SHIFT);
+	unsigned flags = (sc->flags & ~TAPE_SYS_STACK) | (sc->stack ? TAPE_SYS_STACK : 0);
+
+	put_u(o, flags | (unsigned)sc->path_state << TAPE_SF_PATH_SHIFT);
 	put_u(o, sc->nr);
 	put_u(o, nargs);
 	for (unsigned i = 0; i < nargs; i++)
@@ -181,6 +206,8 @@ static void encode_syscall(const struct tape_syscall *sc, struct out *o)
 	put_u(o, sc->duration);
 	if (has_path)
 		put_bytes(o, sc->path, sc->path_len);
+	if (sc->stack)
+		put_u(o, sc->stack);
 }
 
 size_t tape_encode_payload(struct tape_delta_state *s, const struct tape_event *ev, uint8_t *buf)
@@ -375,6 +402,8 @@ static void decode_syscall(struct in *in, struct tape_syscall *sc)
 	sc->duration = get_u(in);
 	if (sc->path_state == TAPE_PATH_OK || sc->path_state == TAPE_PATH_TRUNCATED)
 		sc->path = (const char *)get_bytes(in, &sc->path_len);
+	sc->stack = flags & TAPE_SYS_STACK ? get_u32(in) : 0;
+	sc->flags &= ~TAPE_SYS_STACK;
 }
 
 int tape_decode_record(struct tape_delta_state *s, const uint8_t *p, const uint8_t *end,

@@ -29,6 +29,8 @@ trap cleanup EXIT
 t() {
 	local name=$1 log=$T/$1.out start=$EPOCHREALTIME secs
 	shift
+	# ONLY=REGEX runs just the tests whose names match (for working on one).
+	[ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]] && return 0
 	if (trap kill_bg EXIT; "$@") >"$log" 2>&1; then
 		secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 		echo "ok $name ($secs s)"

@@ -179,27 +179,6 @@ void print_header_json(FILE *out, const struct tape_header *h, const char *forma
 
 /* ------------------------------------------------------------------ events */
 
-static const char *loss_reason(uint32_t reason)
-{
-	switch (reason) {
-	case TAPE_LOSS_RINGBUF:
-		return "ring buffer full";
-	case TAPE_LOSS_WRITER:
-		return "writer fell behind the memory cap";
-	case TAPE_LOSS_FOLLOW_GAP:
-		return "the process ran an allocator before its probes were on";
-	case TAPE_LOSS_INFLIGHT:
-		return "no room to keep a call's arguments";
-	case TAPE_LOSS_DAMAGE:
-		return "damaged input skipped";
-	case TAPE_LOSS_NO_RETURN:
-		return "the call's return was never seen";
-	case TAPE_LOSS_UNKNOWN_PROBE:
-		return "a probe fired in a function the recorder could not tell";
-	}
-	return "unknown reason";
-}
-
 static void print_ptr(FILE *out, uint64_t p)
 {
 	if (p)
@@ -306,6 +285,8 @@ static void print_syscall_text(FILE *out, const struct tape_syscall *sc)
 	else
 		print_syscall_arg(out, sc->ret);
 	fprintf(out, " <%.3f us>", sc->duration / 1000.0);
+	if (sc->stack)
+		fprintf(out, " (stack #%u)", sc->stack);
 }
 
 static void print_exit_status(FILE *out, int code)
@@ -385,7 +366,7 @@ void print_event_text(FILE *out, const struct tape_event *ev, const struct print
 			fprintf(out, "LOST an unknown number of %s events",
 				ev->loss.lost_type ? tape_type_name(ev->loss.lost_type) :
 				"allocator");
-		fprintf(out, " (%s)", loss_reason(ev->loss.reason));
+		fprintf(out, " (%s)", tape_loss_reason_name(ev->loss.reason));
 		if (ev->loss.cpu != TAPE_LOSS_NO_CPU)
 			fprintf(out, " on cpu %u", ev->loss.cpu);
 		fprintf(out, " since %.9f", ev->loss.first_ts / 1e9);
@@ -492,6 +473,8 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 			fprintf(out, ",\"path\":");
 			print_json_string(out, ev->sys.path, ev->sys.path_len);
 		}
+		if (ev->sys.stack)
+			fprintf(out, ",\"stack\":%u", ev->sys.stack);
 		break;
 	}
 	case TAPE_EV_FORK:
@@ -532,7 +515,7 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 	case TAPE_EV_LOSS:
 		fprintf(out, ",\"lost\":\"%s\"",
 			ev->loss.lost_type ? tape_type_name(ev->loss.lost_type) : "any");
-		fprintf(out, ",\"reason\":\"%s\"", loss_reason(ev->loss.reason));
+		fprintf(out, ",\"reason\":\"%s\"", tape_loss_reason_name(ev->loss.reason));
 		if (ev->loss.count)
 			json_u(out, "count", ev->loss.count);
 		else

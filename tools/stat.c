@@ -433,19 +433,6 @@ static void print_tree(struct stat_state *st)
 			print_node(st, &st->procs[i], 0);
 }
 
-static const char *loss_reason_name(uint32_t r)
-{
-	switch (r) {
-	case TAPE_LOSS_RINGBUF: return "ring buffer full";
-	case TAPE_LOSS_WRITER: return "writer fell behind (memory cap)";
-	case TAPE_LOSS_FOLLOW_GAP: return "followed child unprobed until attached";
-	case TAPE_LOSS_INFLIGHT: return "no room for a call in progress";
-	case TAPE_LOSS_DAMAGE: return "damaged input";
-	case TAPE_LOSS_NO_RETURN: return "return never seen";
-	}
-	return "other";
-}
-
 static void report_text(struct report *r, const char *path, bool threads_known)
 {
 	struct stat_state *st = r->st;
@@ -524,10 +511,10 @@ static void report_text(struct report *r, const char *path, bool threads_known)
 
 		if (l->count)
 			printf("  %" PRIu64 " %s events lost: %s (%" PRIu64 " records)\n", l->count,
-			       l->type ? tape_type_name(l->type) : "", loss_reason_name(l->reason), l->records);
+			       l->type ? tape_type_name(l->type) : "", tape_loss_reason_name(l->reason), l->records);
 		else
 			printf("  %" PRIu64 " times an unknown number of events lost: %s\n", l->records,
-			       loss_reason_name(l->reason));
+			       tape_loss_reason_name(l->reason));
 	}
 	printf("  %" PRIu64 " frees or reallocs of blocks the tape never saw made (from before the "
 	       "recording)\n", unknown);
@@ -629,7 +616,7 @@ static void report_json(struct report *r)
 	printf("],\"losses\":[");
 	for (size_t i = 0; i < st->nlosses; i++)
 		printf("%s{\"reason\":\"%s\",\"lost\":\"%s\",\"count\":%" PRIu64 ",\"records\":%" PRIu64 "}",
-		       i ? "," : "", loss_reason_name(st->losses[i].reason),
+		       i ? "," : "", tape_loss_reason_name(st->losses[i].reason),
 		       st->losses[i].type ? tape_type_name(st->losses[i].type) : "any",
 		       st->losses[i].count, st->losses[i].records);
 	printf("]}\n");

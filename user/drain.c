@@ -262,6 +262,7 @@ static bool to_event(const struct drain *d, const void *data, size_t size, struc
 		ev->sys.flags = h->flags & SYS_F_NO_RETURN ? TAPE_SYS_NO_RETURN : 0;
 		ev->sys.path_state = r->path_state;
 		ev->sys.path_len = r->path_len;
+		ev->sys.stack = r->stack ? stack_id(d, r->stack) : 0;
 		ev->sys.path = r->path;
 		return true;
 	}
@@ -527,7 +528,9 @@ static void flush_posted(struct drain *d)
 		struct posted_event *p = list;
 
 		list = p->next;
-		if (p->ev.type == TAPE_EV_LOSS && !p->ev.loss.count) {
+		if (p->ev.type == TAPE_EV_LOSS && p->ev.loss.reason == TAPE_LOSS_UNREAD_IMAGE) {
+			d->stats.unread_images++;
+		} else if (p->ev.type == TAPE_EV_LOSS && !p->ev.loss.count) {
 			d->stats.follow_gaps++;
 			d->stats.gap_ns += p->ev.ts - p->ev.loss.first_ts;
 		}

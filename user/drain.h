@@ -27,6 +27,7 @@ struct drain_stats {
 	uint64_t lost_writer;		/* dropped at the memory cap */
 	uint64_t follow_gaps;		/* loss records of unknown count */
 	uint64_t gap_ns;		/* the time they cover, summed */
+	uint64_t unread_images;		/* processes gone before their new image was read */
 	uint64_t thread_forks;		/* fork records that made threads, not processes */
 	uint64_t stacks;		/* distinct call stacks written */
 	uint64_t chunks;

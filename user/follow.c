@@ -1,6 +1,5 @@
 /* Allocator probes as the traced tree changes: see follow.h. */
 #include <dirent.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -14,13 +13,13 @@
 #include "cli.h"
 #include "drain.h"
 #include "follow.h"
+#include "exec_lane.h"
 #include "grow_array.h"
+#include "image_capture.h"
 #include "probes.h"
 #include "safe_open.h"
 
-#define MAX_ENV_BYTES (1u << 20)
 #define MAX_MAPS_BYTES (64u << 20)
-#define MAX_ELF_BYTES (4ull << 30)
 #define RESCAN_SECONDS 1.0
 
 enum work_kind {
@@ -35,6 +34,7 @@ struct follow_work {
 	enum work_kind kind;
 	pid_t pid, other;	/* fork: the parent; exec: the thread that called it */
 	uint64_t ts;
+	struct image_capture *image;	/* exec: NULL when the process was gone already */
 };
 
 /*
@@ -61,6 +61,7 @@ struct proc_file {
 
 struct traced_proc {
 	pid_t pid;
+	pid_t parent;		/* in the traced tree; 0 when unknown */
 	struct proc_file *files;
 	size_t nfiles, cap;
 };
@@ -137,14 +138,19 @@ static int add_proc_file(struct traced_proc *p, int file, uint64_t since)
 
 /* ------------------------------------------------------------ tape records */
 
-static void post_gap(struct follower *f, pid_t pid, uint64_t from, uint64_t to)
+static void post_loss(struct follower *f, pid_t pid, uint64_t from, uint64_t to, uint32_t reason)
 {
 	struct tape_event ev = { .type = TAPE_EV_LOSS, .pid = pid, .ts = to,
-				 .loss = { .reason = TAPE_LOSS_FOLLOW_GAP,
+				 .loss = { .reason = reason,
 					   .cpu = TAPE_LOSS_NO_CPU, .first_ts = from } };
 
 	drain__post(f->drain, &ev);
 	f->gaps++;
+}
+
+static void post_gap(struct follower *f, pid_t pid, uint64_t from, uint64_t to)
+{
+	post_loss(f, pid, from, to, TAPE_LOSS_FOLLOW_GAP);
 }
 
 static void post_probed(struct follower *f, pid_t pid, const struct alloc_lib *lib, uint64_t ts)
@@ -233,6 +239,56 @@ static int open_on_threads(struct follower *f, int file, pid_t pid, char *msg, s
 	return err;
 }
 
+#define MAX_SPREAD_DEPTH 16
+
+/*
+ * A file the tree's processes exec into (a preloaded allocator, a program
+ * with its own) is probed late in the first, after a gap. Its ancestors get
+ * its probes too, inherited: later children (the next compiler a build
+ * starts, the next command of a script) have them from their first
+ * instruction. A process pays for a probe only where the file is mapped;
+ * its forks pay for inheriting two more events.
+ */
+static void spread_to_ancestors(struct follower *f, pid_t pid, int file)
+{
+	char msg[256];
+
+	for (int depth = 0; depth < MAX_SPREAD_DEPTH; depth++) {
+		struct traced_proc *p;
+		pid_t up = 0;
+		bool has = true;
+
+		pthread_mutex_lock(&f->lock);
+		p = find_proc(f, pid);
+		if (p && p->parent) {
+			struct traced_proc *a = find_proc(f, p->parent);
+
+			up = a ? a->pid : 0;
+			has = a && proc_file(a, file);
+		}
+		pthread_mutex_unlock(&f->lock);
+		if (!up)
+			return;
+		if (!has) {
+			if (open_on_threads(f, file, up, msg, sizeof(msg)))
+				return;	/* gone: its children are on their own */
+			struct alloc_lib lib;
+			uint64_t now = drain__now(f->drain);
+
+			pthread_mutex_lock(&f->lock);
+			p = find_proc(f, up);
+			if (p)
+				add_proc_file(p, file, now);
+			pthread_mutex_unlock(&f->lock);
+			pthread_mutex_lock(&f->probes->lock);
+			lib = f->probes->files[file].lib;
+			pthread_mutex_unlock(&f->probes->lock);
+			post_probed(f, up, &lib, now);
+		}
+		pid = up;
+	}
+}
+
 /*
  * Probes every file of libs not yet probed in pid. gap_from: when the
  * process may have been running these files unprobed (0: it has not, as
@@ -249,8 +305,11 @@ static int probe_libs(struct follower *f, pid_t pid, const struct lib_set *libs,
 		int file = probes__file(f->probes, &libs->libs[i], libs->fds[i], msg, msglen), err;
 		uint64_t since;
 
-		if (file < 0)
+		if (file < 0) {
+			if (gap_from)	/* a file it needs that cannot be probed at all */
+				post_gap(f, pid, gap_from, drain__now(f->drain));
 			return file;
+		}
 		pthread_mutex_lock(&f->lock);
 		p = add_proc(f, pid);
 		err = !p ? -ENOMEM : proc_file(p, file) ? 1 : 0;
@@ -258,8 +317,15 @@ static int probe_libs(struct follower *f, pid_t pid, const struct lib_set *libs,
 		if (err)
 			continue;	/* probed already, or no memory to know: nothing new */
 		err = open_on_threads(f, file, pid, msg, msglen);
-		if (err)
+		if (err) {
+			/*
+			 * It ran this file unprobed (or may have) and is gone, or
+			 * cannot be probed: the time since gap_from is not in the tape.
+			 */
+			if (gap_from)
+				post_gap(f, pid, gap_from, drain__now(f->drain));
 			return err;
+		}
 		since = gap_from ? drain__now(f->drain) : 0;
 		pthread_mutex_lock(&f->lock);
 		p = add_proc(f, pid);
@@ -268,6 +334,8 @@ static int probe_libs(struct follower *f, pid_t pid, const struct lib_set *libs,
 		if (err)
 			return err;
 		post_probed(f, pid, &libs->libs[i], since ? since : drain__now(f->drain));
+		if (gap_from && f->opts.inherit && !f->opts.system_wide)
+			spread_to_ancestors(f, pid, file);
 		/* Mapped before its probes were on: calls in between may be missing. */
 		gap |= gap_from && mapped_now(pid, libs->libs[i].ino);
 		added++;
@@ -290,74 +358,12 @@ int follower__attach(struct follower *f, pid_t pid, const struct lib_set *libs, 
 
 /* ------------------------------------------------------------- new images */
 
-/* The process's AT_SECURE: a setuid image, whose loader ignores LD_* variables. */
-static bool secure_exec(pid_t pid)
-{
-	char path[64], *auxv = NULL;
-	size_t len;
-	int cut;
-	bool secure = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/auxv", pid);
-	if (read_small_file(path, 4096, &auxv, &len, &cut))
-		return true;	/* cannot tell: assume the loader ignores them */
-	for (size_t i = 0; i + 2 * sizeof(uint64_t) <= len; i += 2 * sizeof(uint64_t)) {
-		uint64_t type, value;
-
-		memcpy(&type, auxv + i, sizeof(type));
-		memcpy(&value, auxv + i + sizeof(type), sizeof(value));
-		if (type == AT_SECURE)
-			secure = value != 0;
-	}
-	free(auxv);
-	return secure;
-}
-
-/*
- * The allocator files pid's new image will load, found as data. The
- * executable itself first (exe_only): it is mapped already, and a static
- * allocator in it runs unprobed until then; its libraries are not yet.
- */
-static int libs_of_new_image(pid_t pid, bool exe_only, struct lib_set *libs, char *msg,
-			     size_t msglen)
-{
-	char path[64], exe[PATH_MAX], *env_block = NULL;
-	struct ld_env env = { 0 };
-	size_t env_len = 0;
-	int exe_fd, rootfd = -1, cut, err;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	exe_fd = safe_open(-1, path, MAX_ELF_BYTES);
-	if (exe_fd < 0)
-		return exe_fd;
-	n = readlink(path, exe, sizeof(exe) - 1);
-	exe[n > 0 ? n : 0] = 0;
-	if (exe_only) {
-		err = libs_of_file(exe_fd, exe[0] ? exe : path, libs, msg, msglen);
-		close(exe_fd);
-		return err;
-	}
-	rootfd = proc_root_open(pid);
-	snprintf(path, sizeof(path), "/proc/%d/environ", pid);
-	if (!read_small_file(path, MAX_ENV_BYTES, &env_block, &env_len, &cut))
-		ld_env_from_block(env_block, env_len, &env);
-	env.secure = secure_exec(pid);
-	err = rootfd < 0 ? rootfd :
-			   libs_of_image(rootfd, exe_fd, exe[0] ? exe : path, &env, libs, msg, msglen);
-	free(env_block);
-	if (rootfd >= 0)
-		close(rootfd);
-	close(exe_fd);
-	return err;
-}
-
 /*
  * The files to probe in pid: --lib's; or, for a new image, what it will
  * load; or, for a running process, what it maps.
  */
-static int libs_for(struct follower *f, pid_t pid, bool new_image, struct lib_set *libs,
-		    char *msg, size_t msglen)
+static int libs_for(struct follower *f, pid_t pid, const struct image_capture *image,
+		    struct lib_set *libs, char *msg, size_t msglen)
 {
 	memset(libs, 0, sizeof(*libs));
 	if (f->opts.fixed_libs) {
@@ -365,8 +371,8 @@ static int libs_for(struct follower *f, pid_t pid, bool new_image, struct lib_se
 		*libs = *f->fixed;
 		return 0;
 	}
-	return new_image ? libs_of_new_image(pid, false, libs, msg, msglen) :
-			   libs_of_pid(pid, libs, msg, msglen);
+	return image ? image_capture__libs(image, false, libs, msg, msglen) :
+		       libs_of_pid(pid, libs, msg, msglen);
 }
 
 static void free_libs(struct follower *f, struct lib_set *libs)
@@ -413,7 +419,8 @@ static void watch(struct follower *f, pid_t pid, uint64_t exec_ts)
  * Probes what pid lacks: after an exec at ts (its new image), or for a
  * process found unprobed at ts (a match, a child of an unknown parent).
  */
-static void handle_image(struct follower *f, pid_t pid, uint64_t ts, bool exec)
+static void handle_image(struct follower *f, pid_t pid, uint64_t ts, bool exec,
+			 const struct image_capture *image)
 {
 	struct lib_set libs;
 	char msg[512];
@@ -423,13 +430,22 @@ static void handle_image(struct follower *f, pid_t pid, uint64_t ts, bool exec)
 			watch(f, pid, ts);
 		return;
 	}
+	if (exec && !image && !f->opts.fixed_libs) {
+		/*
+		 * Gone (or exec'd again) before its image could be read: what it
+		 * ran is unknown, so the time from the exec on may have gaps.
+		 */
+		if (!f->disarmed || ts < f->disarm_ts)
+			post_loss(f, pid, ts, f->disarmed ? f->disarm_ts : drain__now(f->drain),
+				  TAPE_LOSS_UNREAD_IMAGE);
+		return;
+	}
 	/* The executable first: mapped at exec, it is the one that may already run. */
-	if (exec && !f->opts.fixed_libs && !f->disarmed &&
-	    !libs_of_new_image(pid, true, &libs, msg, sizeof(msg))) {
+	if (image && !f->disarmed && !image_capture__libs(image, true, &libs, msg, sizeof(msg))) {
 		probe_libs(f, pid, &libs, ts, msg, sizeof(msg));
 		lib_set__free(&libs);
 	}
-	if (libs_for(f, pid, exec, &libs, msg, sizeof(msg)))
+	if (libs_for(f, pid, image, &libs, msg, sizeof(msg)))
 		return;		/* gone, or no allocator at all: nothing to probe */
 	if (f->disarmed) {
 		if (lacks(f, pid, &libs))
@@ -458,6 +474,8 @@ static void handle_fork(struct follower *f, const struct follow_work *w)
 	pthread_mutex_lock(&f->lock);
 	child = add_proc(f, w->pid);
 	parent = find_proc(f, w->other);
+	if (child && parent)
+		child->parent = parent->pid;
 	if (child && parent) {
 		late = malloc((parent->nfiles + 1) * sizeof(*late));
 		/* Inherited in the kernel: the files probed in the parent before the fork. */
@@ -474,7 +492,7 @@ static void handle_fork(struct follower *f, const struct follow_work *w)
 		 * A parent the follower never knew has no probes for its children
 		 * to inherit: probe what the child maps; it ran without them.
 		 */
-		handle_image(f, w->pid, w->ts, false);
+		handle_image(f, w->pid, w->ts, false, NULL);
 	} else if (nlate && f->disarmed) {
 		post_gap(f, w->pid, w->ts, f->disarm_ts);
 	} else if (nlate) {
@@ -683,7 +701,7 @@ static void do_work(struct follower *f, const struct follow_work *w)
 		pthread_mutex_unlock(&f->lock);
 		/* A rename matters only for a process that starts matching --comm. */
 		if (w->kind == WORK_EXEC || (!known && f->opts.match_filter))
-			handle_image(f, w->pid, w->ts, w->kind == WORK_EXEC);
+			handle_image(f, w->pid, w->ts, w->kind == WORK_EXEC, w->image);
 		break;
 	case WORK_EXITED:
 		pthread_mutex_lock(&f->lock);
@@ -730,6 +748,7 @@ static void *follower_main(void *arg)
 			f->work_tail = NULL;
 		pthread_mutex_unlock(&f->lock);
 		do_work(f, w);
+		image_capture__free(w->image);
 		free(w);
 		pthread_mutex_lock(&f->lock);
 	}
@@ -745,7 +764,8 @@ int follower__start(struct follower *f)
 	return -err;
 }
 
-static void queue(struct follower *f, enum work_kind kind, pid_t pid, pid_t other, uint64_t ts)
+static void queue(struct follower *f, enum work_kind kind, pid_t pid, pid_t other, uint64_t ts,
+		  struct image_capture *image)
 {
 	struct follow_work *w = calloc(1, sizeof(*w));
 
@@ -753,9 +773,10 @@ static void queue(struct follower *f, enum work_kind kind, pid_t pid, pid_t othe
 		/* No memory to remember the work: say the process may have gaps. */
 		if (kind != WORK_EXITED)
 			post_gap(f, pid, ts, drain__now(f->drain));
+		image_capture__free(image);
 		return;
 	}
-	*w = (struct follow_work){ NULL, kind, pid, other, ts };
+	*w = (struct follow_work){ NULL, kind, pid, other, ts, image };
 	pthread_mutex_lock(&f->lock);
 	if (f->work_tail) {
 		f->work_tail->next = w;	/* the thread is busy with the queue: no wake-up */
@@ -769,22 +790,33 @@ static void queue(struct follower *f, enum work_kind kind, pid_t pid, pid_t othe
 
 void follower__fork(struct follower *f, pid_t child, pid_t parent, uint64_t ts)
 {
-	queue(f, WORK_FORK, child, parent, ts);
+	queue(f, WORK_FORK, child, parent, ts, NULL);
 }
 
 void follower__exec(struct follower *f, pid_t pid, pid_t old_tid, uint64_t ts)
 {
-	queue(f, WORK_EXEC, pid, old_tid, ts);
+	struct image_capture *image = NULL;
+
+	/*
+	 * Read by the exec lane as the exec happened; or now, on the drain's
+	 * thread: by the follower's turn the process may be gone.
+	 */
+	if (!f->opts.system_wide && !f->opts.fixed_libs) {
+		image = f->lane ? exec_lane__take(f->lane, pid) : NULL;
+		if (!image)
+			image = image_capture__read(pid);
+	}
+	queue(f, WORK_EXEC, pid, old_tid, ts, image);
 }
 
 void follower__renamed(struct follower *f, pid_t pid, uint64_t ts)
 {
-	queue(f, WORK_RENAMED, pid, 0, ts);
+	queue(f, WORK_RENAMED, pid, 0, ts, NULL);
 }
 
 void follower__exited(struct follower *f, pid_t pid)
 {
-	queue(f, WORK_EXITED, pid, 0, 0);
+	queue(f, WORK_EXITED, pid, 0, 0, NULL);
 }
 
 void follower__stop(struct follower *f, uint64_t disarm_ts)
@@ -805,6 +837,7 @@ void follower__stop(struct follower *f, uint64_t disarm_ts)
 
 		f->work = w->next;
 		do_work(f, w);
+		image_capture__free(w->image);
 		free(w);
 	}
 	f->work_tail = NULL;

@@ -28,6 +28,7 @@ struct drain;
 struct probes;
 struct follow_work;
 struct traced_proc;
+struct exec_lane;
 struct map_watch;
 
 /* How new processes are found and probed. */
@@ -55,6 +56,7 @@ struct follower {
 	bool stopping;
 	bool disarmed;			/* after stop: no more probing, gaps only */
 	uint64_t disarm_ts;
+	struct exec_lane *lane;		/* new images read as execs happen; NULL: none */
 	struct traced_proc *procs;	/* guarded by lock */
 	size_t nprocs, cap;
 	struct map_watch *watches;	/* new images whose mappings are being read */

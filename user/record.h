@@ -44,6 +44,8 @@ struct record_opts {
 	bool verbose;
 	bool json;		/* the summary as one JSON object */
 	uint32_t stack_depth;	/* frames per allocator call; 0: no stacks */
+	bool no_stacks;		/* --no-stacks given */
+	const char *syscall_stacks;	/* syscalls whose stacks are taken: a set, or none */
 	uint64_t stack_memory;	/* bytes for unwind tables */
 	bool self_test;		/* measure what a probed call costs here, and say so */
 	const char *events;	/* -e: alloc, syscalls, names and classes */

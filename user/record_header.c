@@ -82,6 +82,8 @@ void record_header__build(struct tape_header *h, const struct record_opts *o,
 	tape_header__add_str(h, TAPE_CFG_MODE, modes[o->mode]);
 	add_option(h, "alloc", o->alloc ? "yes" : "no");
 	add_option(h, "syscalls", o->syscalls);
+	if (strcmp(o->syscall_stacks, "none"))
+		add_option(h, "syscall_stacks", o->syscall_stacks);
 	add_option(h, "follow", o->follow ? "yes" : "no");
 	if (o->comm)
 		add_option(h, "comm", o->comm);

@@ -55,6 +55,8 @@ static void usage(FILE *out)
 		"                       (default 32, at most 64), unwound from .eh_frame where\n"
 		"                       code has no frame pointers\n"
 		"  --no-stacks          the calling address only (cheaper)\n"
+		"  --syscall-stacks SET the call stack of these recorded syscalls too (names\n"
+		"                       and classes as for --syscalls; default none)\n"
 		"  --lib PATH           probe this allocator (a library, or an executable with a\n"
 		"                       static allocator) instead of finding it; repeatable\n\n"
 		"Output:\n"
@@ -91,7 +93,7 @@ static void usage(FILE *out)
 enum {
 	OPT_NO_FOLLOW = 256, OPT_COMM, OPT_UID, OPT_CGROUP, OPT_SYSCALLS, OPT_NO_ALLOC, OPT_LIB,
 	OPT_FORMAT, OPT_FORCE, OPT_RINGBUF, OPT_SHARDS, OPT_MAX_MEMORY, OPT_WAKEUP, OPT_JSON,
-	OPT_SELF_TEST, OPT_STACK_DEPTH, OPT_NO_STACKS, OPT_STACK_MEMORY,
+	OPT_SELF_TEST, OPT_STACK_DEPTH, OPT_NO_STACKS, OPT_STACK_MEMORY, OPT_SYSCALL_STACKS,
 };
 
 /* -c CMD: the command split at spaces and tabs, into a NULL-terminated argv. */
@@ -143,6 +145,10 @@ static int parse_option(struct record_opts *o, int c, const char *arg)
 		break;
 	case OPT_NO_STACKS:
 		o->stack_depth = 0;
+		o->no_stacks = true;
+		break;
+	case OPT_SYSCALL_STACKS:
+		o->syscall_stacks = arg;
 		break;
 	case OPT_STACK_MEMORY:
 		err = parse_size(arg, 64 << 10, 1ull << 32, &o->stack_memory);
@@ -312,8 +318,15 @@ static int check(struct record_opts *o, bool follow_given, bool syscalls_given,
 		return cli_usage("-f has no meaning with -a: every process is traced");
 	if (!follow_given)
 		o->follow = o->mode == MODE_COMMAND;
-	/* mwrap's format has no stacks; nor does a recording of syscalls only. */
-	if (!o->alloc || o->format == OUTPUT_MWRAP)
+	if (syscall_set_parse(o->syscall_stacks, bits, msg, sizeof(msg)) < 0)
+		return cli_usage("--syscall-stacks: %s", msg);
+	bool stacks_of_syscalls = strcmp(o->syscall_stacks, "none") != 0;
+	if (stacks_of_syscalls && o->no_stacks)
+		return cli_usage("--syscall-stacks takes stacks: it cannot go with --no-stacks");
+	if (stacks_of_syscalls && o->format == OUTPUT_MWRAP)
+		return cli_usage("--format mwrap holds allocations only: drop --syscall-stacks");
+	/* mwrap's format has no stacks; nor does a recording of syscalls only, unless asked. */
+	if ((!o->alloc && !stacks_of_syscalls) || o->format == OUTPUT_MWRAP)
 		o->stack_depth = 0;
 	if (o->format == OUTPUT_MWRAP) {
 		if (!o->alloc)
@@ -354,6 +367,7 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv)
 		{ "stack-depth", required_argument, NULL, OPT_STACK_DEPTH },
 		{ "no-stacks", no_argument, NULL, OPT_NO_STACKS },
 		{ "stack-memory", required_argument, NULL, OPT_STACK_MEMORY },
+		{ "syscall-stacks", required_argument, NULL, OPT_SYSCALL_STACKS },
 		{ "self-test", no_argument, NULL, OPT_SELF_TEST },
 		{ "follow", no_argument, NULL, 'f' },
 		{ "no-follow", no_argument, NULL, OPT_NO_FOLLOW },
@@ -387,6 +401,7 @@ int record_opts__parse(struct record_opts *o, int argc, char **argv)
 	o->wakeup_bytes = 256 << 10;
 	o->stack_depth = 32;
 	o->stack_memory = 32 << 20;
+	o->syscall_stacks = "none";
 	o->argc = argc;
 	o->argv = argv;
 	/* '+': options end at the command's name, so that its own options stay its own. */

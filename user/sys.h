@@ -11,6 +11,7 @@
 #include "bpf/record.h"
 
 /* Fills cfg's syscall fields. Returns the number selected, or -EINVAL with msg. */
-int sys_configure(struct record_config *cfg, const char *spec, char *msg, size_t msglen);
+int sys_configure(struct record_config *cfg, const char *spec, const char *stacks, char *msg,
+		  size_t msglen);
 
 #endif

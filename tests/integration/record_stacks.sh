@@ -4,7 +4,8 @@
 # the BPF walker must follow .eh_frame where there are none. Real BPF.
 . "$(dirname "$0")/../lib.sh"
 
-TESTS=(stacks_with_frame_pointers stacks_without_frame_pointers stack_depth_bounds no_stacks)
+TESTS=(stacks_with_frame_pointers stacks_without_frame_pointers syscall_stacks stack_depth_bounds
+	no_stacks)
 require_bpf "${TESTS[@]}"
 
 CHECK_STACKS=$B/tests/tools/check_stacks
@@ -20,6 +21,21 @@ stacks_with_frame_pointers() {
 
 stacks_without_frame_pointers() {
 	chains nofp nofp && "$CHECK_STACKS" "$T/nofp.tape" "$T/nofp.log"
+}
+
+# --syscall-stacks: the stack of the code that made the syscall, from the
+# registers the syscall saved, through libc (no frame pointers) and the chain.
+syscall_stacks() {
+	chains sys nofp --syscall-stacks lseek && "$CHECK_STACKS" "$T/sys.tape" "$T/sys.log" --syscalls ||
+		return 1
+	chains sysfp fp --syscall-stacks lseek && "$CHECK_STACKS" "$T/sysfp.tape" "$T/sysfp.log" --syscalls ||
+		return 1
+	# Only the syscalls asked for: no stacks on the others.
+	"$BPFTAPE" dump --no-header --event syscall "$T/sys.tape" | grep -v "lseek(" | grep -q "stack #" &&
+		fail "stacks on syscalls not asked for"
+	"$BPFTAPE" record --no-stacks --syscall-stacks lseek -o "$T/bad.tape" -- true 2>"$T/bad.err" &&
+		fail "--no-stacks with --syscall-stacks was accepted"
+	grep -q "cannot go with --no-stacks" "$T/bad.err" || fail "unclear error: $(cat "$T/bad.err")"
 }
 
 # --stack-depth N: no stack longer than N frames.

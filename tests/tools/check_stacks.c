@@ -3,7 +3,10 @@
  * tests/workloads/stack_chain wrote itself: for each chain, the malloc of
  * its size must carry a stack whose first frame is the malloc's caller and
  * whose next frames are the chain's return addresses, innermost first.
- * Usage: check_stacks TAPE LOG   exits 1 on any difference.
+ * With --syscalls, the chain's lseek(-1, size) too: its stack starts in
+ * libc's lseek, at the instruction after the syscall, then lseek's caller,
+ * then the same return addresses.
+ * Usage: check_stacks TAPE LOG [--syscalls]   exits 1 on any difference.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -33,7 +36,10 @@ int main(int argc, char **argv)
 	char line[512], msg[512];
 	FILE *log;
 
-	if (argc != 3 || !(log = fopen(argv[2], "r")))
+	bool syscalls = argc == 4 && !strcmp(argv[3], "--syscalls");
+	int sys_found = 0;
+
+	if (argc < 3 || !(log = fopen(argv[2], "r")))
 		return 2;
 	while (nchains < 16 && fgets(line, sizeof(line), log)) {
 		struct chain *c = &chains[nchains];
@@ -58,6 +64,33 @@ int main(int argc, char **argv)
 			stacks[ev.stack.id] = malloc(ev.stack.nframes * sizeof(uint64_t));
 			memcpy(stacks[ev.stack.id], ev.stack.frames, ev.stack.nframes * sizeof(uint64_t));
 			nframes[ev.stack.id] = ev.stack.nframes;
+			continue;
+		}
+		if (syscalls && ev.type == TAPE_EV_SYSCALL && ev.sys.nargs >= 2 &&
+		    (int32_t)ev.sys.args[0] == -1) {
+			for (int i = 0; i < nchains; i++) {
+				const struct chain *c = &chains[i];
+				const uint64_t *f;
+
+				if (ev.sys.args[1] != c->size)
+					continue;
+				sys_found++;
+				if (!ev.sys.stack || ev.sys.stack > MAX_STACKS || !stacks[ev.sys.stack] ||
+				    nframes[ev.sys.stack] < (uint32_t)c->depth + 2) {
+					printf("chain %" PRIu64 ": lseek has no stack of %d frames\n", c->size,
+					       c->depth + 2);
+					failures++;
+					continue;
+				}
+				f = stacks[ev.sys.stack];
+				for (int k = 2; k <= c->depth + 1; k++)
+					if (f[k] != c->ra[c->depth + 2 - k]) {
+						printf("chain %" PRIu64 ": lseek's frame %d is 0x%" PRIx64 ", the program says 0x%" PRIx64 "\n",
+						       c->size, k, f[k], c->ra[c->depth + 2 - k]);
+						failures++;
+						break;
+					}
+			}
 			continue;
 		}
 		if (ev.type != TAPE_EV_MALLOC)
@@ -91,6 +124,10 @@ int main(int argc, char **argv)
 		}
 	}
 	event_source__close(src, NULL, 0);
+	if (syscalls && sys_found != nchains) {
+		printf("%d of %d chains' lseek calls found with stacks\n", sys_found, nchains);
+		failures++;
+	}
 	if (found != nchains) {
 		printf("%d of %d chains' calls found in the tape\n", found, nchains);
 		failures++;

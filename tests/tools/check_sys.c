@@ -319,8 +319,13 @@ static void read_tape(const char *path)
 			push(&lifecycle, &c);
 			break;
 		case TAPE_EV_LOSS:
-			/* A followed child's allocator probes come after its birth: said, expected. */
-			if (ev.loss.reason == TAPE_LOSS_FOLLOW_GAP && ev.loss.lost_type != TAPE_EV_SYSCALL) {
+			/*
+			 * Allocator calls a child may have made unprobed (its probes came
+			 * late, or it was gone before its image was read): said, expected;
+			 * its syscalls are all here all the same.
+			 */
+			if ((ev.loss.reason == TAPE_LOSS_FOLLOW_GAP ||
+			     ev.loss.reason == TAPE_LOSS_UNREAD_IMAGE) && ev.loss.lost_type != TAPE_EV_SYSCALL) {
 				follow_gaps++;
 				break;
 			}

@@ -2,13 +2,16 @@
  * Allocations from known call chains, for checking recorded stacks: chain
  * functions f1..f8, each noinline, each writing its own return address
  * (the frame above it) into a table before calling the next; the last one
- * mallocs a size that names the chain. Built twice by the Makefile, with
+ * mallocs a size that names the chain, and makes a syscall that names it
+ * too (lseek(-1, size), which fails: its stack starts in libc's lseek, then
+ * the same chain). Built twice by the Makefile, with
  * and without frame pointers (-O2): the stack walker must get both right.
  * Writes "SIZE RA1 RA2 ... RA_DEPTH" lines (hex; RA_i is f_i's return
  * address, innermost last) to the file named by its first argument.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define DEPTH 8
 
@@ -19,9 +22,10 @@ static void *volatile sink;
 	__attribute__((noinline)) static void f##i(size_t size, int depth)     \
 	{                                                                     \
 		ra[i] = __builtin_return_address(0);                          \
-		if (depth == i)                                               \
+		if (depth == i) {                                             \
 			sink = malloc(size);                                  \
-		else                                                          \
+			lseek(-1, (off_t)size, SEEK_SET);                     \
+		} else                                                        \
 			next(size, depth);                                    \
 		__asm__ volatile("" ::: "memory");                            \
 	}
