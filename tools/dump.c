@@ -32,12 +32,12 @@ static void usage(FILE *out)
 		"  bpftape dump --event malloc --stack-depth 4 --symfs /srv/host1 app.tape\n");
 }
 
-/* An allocator call's stack, in its JSON object. */
+/* A call's stack (an allocator call's, a syscall's), in its JSON object. */
 static void json_stack(FILE *out, const struct tape_event *ev, void *arg)
 {
 	struct tool_input *in = arg;
 
-	if (tape_type_is_alloc(ev->type) && in->stack)
+	if (tape_event_stack(ev) && in->stack)
 		sites__print_stack_json(in->sites, out, in->stack);
 }
 
@@ -119,9 +119,9 @@ int do_dump(int argc, char **argv)
 			print_event_text(stdout, &ev, &in.pctx);
 			if (in.stack)
 				sites__print_stack_lines(in.sites, stdout, in.stack, "\t");
-			else if (in.stacks && tape_type_is_alloc(ev.type) && ev.alloc.stack)
+			else if (in.stacks && tape_event_stack(&ev))
 				printf("\t(stack #%u: its record is missing from the tape)\n",
-				       ev.alloc.stack);
+				       tape_event_stack(&ev));
 		}
 		shown++;
 	}

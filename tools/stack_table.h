@@ -22,6 +22,14 @@
 
 struct stack_table;
 
+/* The stack id an event names (an allocator call's, a syscall's); 0 for none. */
+static inline uint32_t tape_event_stack(const struct tape_event *ev)
+{
+	if (tape_type_is_alloc(ev->type))
+		return ev->alloc.stack;
+	return ev->type == TAPE_EV_SYSCALL ? ev->sys.stack : 0;
+}
+
 /* sym: where frames are located (may be NULL: frames stay addresses). */
 struct stack_table *stack_table__new(struct symbolizer *sym);
 void stack_table__free(struct stack_table *t);

@@ -78,8 +78,8 @@ int tool_input__next(struct tool_input *in, struct tape_event *ev)
 	if (in->stacks) {
 		if (ev->type == TAPE_EV_STACK)
 			stack_table__add(in->stacks, ev);
-		else if (tape_type_is_alloc(ev->type) && ev->alloc.stack)
-			in->stack = stack_table__use(in->stacks, ev->pid, ev->alloc.stack);
+		else if (tape_event_stack(ev))
+			in->stack = stack_table__use(in->stacks, ev->pid, tape_event_stack(ev));
 	}
 	if ((in->events & 0xffff) == 0 && cli_progress__due(&in->progress)) {
 		char n[32], b[32];
