@@ -19,8 +19,9 @@
 /* The largest symbol file read; a copy of an untrusted one is smaller still. */
 #define FILE_MAX (16ull << 30)
 #define COPY_MAX (1ull << 30)
-/* How long one debuginfod lookup may take, whatever the server does. */
+/* How long one debuginfod lookup may take, whatever the server does; and all of them. */
 #define DEBUGINFOD_BUDGET_S 30.0
+#define DEBUGINFOD_TOTAL_S 120.0
 #define STANDARD_DEBUG_ROOT "/usr/lib/debug"
 
 typedef debuginfod_client *(*dfd_begin_fn)(void);
@@ -36,6 +37,7 @@ struct debuginfod {
 	dfd_end_fn end;
 	dfd_find_fn find_debuginfo, find_executable;
 	double deadline;
+	double spent;		/* seconds waited for servers so far */
 };
 
 struct debuginfo {
@@ -345,13 +347,18 @@ static int from_debuginfod(struct debuginfo *d, dfd_find_fn *which, const uint8_
 	struct debuginfod *x = debuginfod(d);
 	dfd_find_fn find;
 	char *path = NULL, why[256];
+	double start;
 	int fd, checked;
 
 	if (!x || idlen < 2)
 		return -ENOENT;
 	find = *which;
-	x->deadline = cli_now() + DEBUGINFOD_BUDGET_S;
+	start = cli_now();
+	x->deadline = start + DEBUGINFOD_BUDGET_S;
+	if (x->deadline > start + DEBUGINFOD_TOTAL_S - x->spent)
+		x->deadline = start + DEBUGINFOD_TOTAL_S - x->spent;
 	fd = find(x->client, id, idlen, &path);
+	x->spent += cli_now() - start;
 	if (fd < 0) {
 		if (fd != -ENOENT) {
 			char hex[2 * BUILD_ID_MAX + 1];
@@ -366,6 +373,11 @@ static int from_debuginfod(struct debuginfo *d, dfd_find_fn *which, const uint8_
 		return -ENOENT;
 	}
 	close(fd);
+	if (x->spent >= DEBUGINFOD_TOTAL_S) {
+		cli_warn("debuginfod: %.0f s spent waiting for servers: not asked again", x->spent);
+		x->end(x->client);
+		x->client = NULL;
+	}
 	/* The client's cache file, opened again like any other and checked. */
 	checked = path ? debuginfo__open_file(path, why, sizeof(why)) : -ENOENT;
 	if (checked >= 0) {
