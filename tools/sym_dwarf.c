@@ -439,7 +439,8 @@ static void read_symbols(struct sym_dwarf *m)
 						    (GELF_ST_BIND(sym.st_info) == STB_LOCAL ? 2 : 0) +
 						    (name[0] == '_') };
 	}
-	qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_symbol);
+	if (m->nsyms)
+		qsort(m->syms, m->nsyms, sizeof(*m->syms), cmp_symbol);
 }
 
 /* The symbol whose function holds pc (a sizeless one only when nothing else does). */
@@ -536,7 +537,8 @@ static struct cu_index *cu_index_of(struct sym_dwarf *m, Dwarf_Die *cu)
 	if (dwarf_getsrcfiles(cu, &x->files, &x->nfiles))
 		x->files = NULL;
 	index_walk(x, cu, -1, 0);
-	qsort(x->ranges, x->nranges, sizeof(*x->ranges), cmp_range);
+	if (x->nranges)
+		qsort(x->ranges, x->nranges, sizeof(*x->ranges), cmp_range);
 	return x;
 }
 
