@@ -66,7 +66,7 @@ static size_t group(struct leaks *l, struct sites *view)
 		const struct site_total *s = &l->sites[i];
 
 		if (s->blocks)
-			l->rows[n++] = (struct site_row){ NULL, h->sites[i].pid, h->sites[i].caller,
+			l->rows[n++] = (struct site_row){ { 0, 0 }, h->sites[i].pid, h->sites[i].caller,
 							  h->sites[i].stack, { s->blocks, s->bytes },
 							  s->oldest_ts };
 	}
@@ -229,7 +229,6 @@ int do_leaks(int argc, char **argv)
 			printf("  ... and %zu more sites (--top)\n", rows - (size_t)top);
 	}
 	fflush(stdout);
-	sites__free_rows(l.rows, rows);
 	free(l.rows);
 	free(l.sites);
 	heap_model__free(&l.heap);

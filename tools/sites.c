@@ -307,7 +307,21 @@ static void caller_text(struct sites *v, struct sbuf *b, uint32_t pid, uint64_t 
 		sbuf_printf(b, "0x%" PRIx64, caller);
 }
 
-char *sites__key(struct sites *v, uint32_t pid, uint64_t caller, uint32_t stack)
+/* Two independent 64-bit hashes of the text: rows are told apart by 128 bits. */
+static void hash_text(const char *p, size_t len, uint64_t key[2])
+{
+	uint64_t a = 0xcbf29ce484222325ull, b = 0x84222325cbf29ce4ull;
+
+	for (size_t i = 0; i < len; i++) {
+		a = (a ^ (unsigned char)p[i]) * 0x100000001b3ull;
+		b = (b + (unsigned char)p[i]) * 0x9e3779b97f4a7c15ull;
+		b ^= b >> 29;
+	}
+	key[0] = a ^ (a >> 31);
+	key[1] = b ^ len;
+}
+
+int sites__key(struct sites *v, uint32_t pid, uint64_t caller, uint32_t stack, uint64_t key[2])
 {
 	struct sbuf b = { 0 };
 	struct walk w;
@@ -321,9 +335,12 @@ char *sites__key(struct sites *v, uint32_t pid, uint64_t caller, uint32_t stack)
 	}
 	if (b.failed) {
 		free(b.p);
-		return NULL;
+		return -ENOMEM;
 	}
-	return b.p ? b.p : strdup("");
+	/* The text itself is not kept: a tape can have millions of sites. */
+	hash_text(b.p ? b.p : "", b.len, key);
+	free(b.p);
+	return 0;
 }
 
 struct text_ctx {
@@ -490,41 +507,33 @@ void sites__print_stack_json(struct sites *v, FILE *out, uint32_t stack)
 
 static int by_row_key(const void *a, const void *b)
 {
-	return strcmp(((const struct site_row *)a)->key, ((const struct site_row *)b)->key);
+	const struct site_row *x = a, *y = b;
+
+	if (x->key[0] != y->key[0])
+		return x->key[0] < y->key[0] ? -1 : 1;
+	return x->key[1] < y->key[1] ? -1 : x->key[1] > y->key[1];
 }
 
 size_t sites__merge(struct sites *v, struct site_row *rows, size_t n)
 {
 	size_t out = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		rows[i].key = sites__key(v, rows[i].pid, rows[i].caller, rows[i].stack);
-		if (!rows[i].key) {
-			sites__free_rows(rows, i);
+	for (size_t i = 0; i < n; i++)
+		if (sites__key(v, rows[i].pid, rows[i].caller, rows[i].stack, rows[i].key))
 			return SIZE_MAX;
-		}
-	}
-	qsort(rows, n, sizeof(*rows), by_row_key);
+	if (n)
+		qsort(rows, n, sizeof(*rows), by_row_key);
 	for (size_t i = 0; i < n; i++) {
 		struct site_row *d = out ? &rows[out - 1] : NULL;
 
-		if (d && !strcmp(d->key, rows[i].key)) {
+		if (d && d->key[0] == rows[i].key[0] && d->key[1] == rows[i].key[1]) {
 			d->sum[0] += rows[i].sum[0];
 			d->sum[1] += rows[i].sum[1];
 			if (rows[i].min < d->min)
 				d->min = rows[i].min;
-			free(rows[i].key);
 			continue;
 		}
 		rows[out++] = rows[i];
 	}
 	return out;
-}
-
-void sites__free_rows(struct site_row *rows, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(rows[i].key);
-		rows[i].key = NULL;
-	}
 }

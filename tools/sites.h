@@ -87,10 +87,10 @@ void sites__free(struct sites *v);
 
 /*
  * A site: process pid's caller, and stack handle (stack_table__use; 0: the
- * caller alone). Its key (malloc'd): sites with equal keys show alike and
- * are counted as one.
+ * caller alone). Its key, a 128-bit hash of how it shows: sites with equal
+ * keys show alike and are counted as one. 0, or -ENOMEM.
  */
-char *sites__key(struct sites *v, uint32_t pid, uint64_t caller, uint32_t stack);
+int sites__key(struct sites *v, uint32_t pid, uint64_t caller, uint32_t stack, uint64_t key[2]);
 /*
  * Its first frame; then, for a stack, each further frame on a line of its
  * own, indent spaces in, after "<- ".
@@ -102,7 +102,7 @@ void sites__print_json(struct sites *v, FILE *out, uint32_t pid, uint64_t caller
 
 /* One row of a report of sites: the site and its counts. */
 struct site_row {
-	char *key;		/* filled by sites__merge */
+	uint64_t key[2];	/* filled by sites__merge */
 	uint32_t pid;
 	uint64_t caller;
 	uint32_t stack;
@@ -116,7 +116,6 @@ struct site_row {
  * Returns the rows left, in key order, or SIZE_MAX when out of memory.
  */
 size_t sites__merge(struct sites *v, struct site_row *rows, size_t n);
-void sites__free_rows(struct site_row *rows, size_t n);
 
 /* dump: a stack's frames from the innermost, nothing skipped, one per line after prefix. */
 void sites__print_stack_lines(struct sites *v, FILE *out, uint32_t stack, const char *prefix);

@@ -320,7 +320,7 @@ static void site_rows(struct report *r)
 	if (!r->rows)
 		return;
 	for (uint32_t i = 0; i < h->nsites; i++)
-		r->rows[i] = (struct site_row){ NULL, h->sites[i].pid, h->sites[i].caller,
+		r->rows[i] = (struct site_row){ { 0, 0 }, h->sites[i].pid, h->sites[i].caller,
 						h->sites[i].stack,
 						{ h->sites[i].calls, h->sites[i].bytes }, 0 };
 	n = sites__merge(r->sites, r->rows, h->nsites);
@@ -723,7 +723,6 @@ int do_stat(int argc, char **argv)
 	else
 		report_text(&r, argv[optind], in.pctx.has_threads);
 	fflush(stdout);
-	sites__free_rows(r.rows, r.nrows);
 	free(r.rows);
 	status = tool_input__finish(&in);
 	heap_model__free(&st->heap);
