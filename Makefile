@@ -52,9 +52,13 @@ SKEL := $(B)/record.skel.h
 CMD_SRCS := $(wildcard user/*.c) $(wildcard tools/*.c)
 CMD_OBJS := $(CMD_SRCS:%.c=$(B)/%.o)
 CMD := $(B)/bpftape
-CMD_LIBS := -lbpf -ldw -lelf -lz -lzstd -lpthread
+CMD_LIBS := -lbpf -ldw -lelf -liberty -lz -lzstd -lpthread -ldl
 ifeq ($(STATIC),1)
 CMD_LDFLAGS := -static
+# libdw's own dependencies (compressed sections), which a shared libdw brings itself.
+CMD_LIBS += -llzma -lbz2
+# No dlopen in a static binary: its symbolisation does without debuginfod.
+ALL_CFLAGS += -DBPFTAPE_STATIC
 endif
 
 # --- tests, benchmarks, fuzzers ----------------------------------------------
@@ -204,6 +208,33 @@ $(B)/tests/workloads/stack_chain_nofp: tests/workloads/stack_chain.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -O2 -fomit-frame-pointer -fno-optimize-sibling-calls -o $@ $<
 
+# Call chains that write their own ground truth (stack_truth.h), C and C++, each with and
+# without frame pointers, -O2 -g: what the symbolised stacks must show.
+$(B)/tests/workloads/stack_sites_fp: tests/workloads/stack_sites.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -g -fno-omit-frame-pointer -o $@ $<
+
+$(B)/tests/workloads/stack_sites_nofp: tests/workloads/stack_sites.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -O2 -g -fomit-frame-pointer -o $@ $<
+
+CXX ?= g++
+WORKLOAD_CXXFLAGS := -O2 -g -std=gnu++17 $(WARN) -D_GNU_SOURCE -MMD -MP
+
+$(B)/tests/workloads/stack_sites_cxx_fp: tests/workloads/stack_sites_cxx.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(WORKLOAD_CXXFLAGS) -fno-omit-frame-pointer -o $@ $<
+
+$(B)/tests/workloads/stack_sites_cxx_nofp: tests/workloads/stack_sites_cxx.cc
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CXX) $(WORKLOAD_CXXFLAGS) -fomit-frame-pointer -o $@ $<
+
+STACK_SITES := $(addprefix $(B)/tests/workloads/stack_sites,_fp _nofp _cxx_fp _cxx_nofp)
+
 # The same workload with its allocator linked in: malloc in the executable.
 $(B)/tests/workloads/alloc_workload_static: tests/workloads/alloc_workload.c
 	$(call msg,CC,$@)
@@ -251,7 +282,7 @@ test-build: all $(UNIT_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS) \
 	$(B)/tests/workloads/alloc_workload_static $(B)/tests/workloads/sym_target \
 	$(B)/tests/workloads/liballoc_counter.so $(B)/tests/workloads/libtail_wrapper.so \
 	$(B)/tests/workloads/victim $(B)/tests/workloads/libaudit_marker.so \
-	$(B)/tests/workloads/stack_chain_fp $(B)/tests/workloads/stack_chain_nofp
+	$(B)/tests/workloads/stack_chain_fp $(B)/tests/workloads/stack_chain_nofp $(STACK_SITES)
 	$(Q)$(MAKE) --no-print-directory STATIC=1 B=$(B)/static $(B)/static/bpftape
 
 demo:
@@ -266,7 +297,7 @@ bench:
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)B=$(B) tools/bench/run.sh
 
-bench-build: all $(BENCH_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS)
+bench-build: all $(BENCH_BINS) $(WORKLOAD_BINS) $(TESTTOOL_BINS) $(STACK_SITES)
 
 fuzz: $(FUZZ_BINS)
 	$(Q)tests/fuzz/run.sh $(FUZZ_SECONDS)

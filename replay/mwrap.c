@@ -248,6 +248,8 @@ int mwrap_writer__add(struct mwrap_writer *w, const struct tape_event *ev)
 			w->drops.losses++;
 		else
 			w->drops.other++;
+		if (ev->type == TAPE_EV_STACK)
+			w->drops.stacks++;
 		return 0;
 	}
 	n = mwrap_words(w, ev, words);

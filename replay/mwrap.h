@@ -44,8 +44,9 @@ struct mwrap_drops {
 	uint64_t failed;	/* failed allocations: mwrap writes nothing for them */
 	uint64_t free_null;	/* free(NULL): mwrap writes nothing */
 	uint64_t misaligned;	/* pointers with low bits set: no room for the tag */
-	uint64_t other;		/* syscalls, lifecycle, maps, markers */
+	uint64_t other;		/* syscalls, lifecycle, maps, markers, stacks */
 	uint64_t losses;	/* loss records: mwrap has no way to say so */
+	uint64_t stacks;	/* of other: stack records (mwrap has no call stacks) */
 };
 
 struct byte_output;

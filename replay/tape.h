@@ -160,16 +160,22 @@ struct tape_map {
 };
 
 /*
- * A call stack of process pid (1.1): frames are return addresses in its
- * address space, the innermost (the allocator's caller) first. Allocator
- * records refer to it by id, which is unique in the tape; the record comes
- * before the first that uses it.
+ * A call stack of process pid (1.1): return addresses in its address space,
+ * innermost first (the first is the allocator's caller, the address in the
+ * allocator record's caller field). Allocator records of the same process
+ * refer to it by id: ids name stacks within a process, so a reader looks
+ * them up by (pid, id), and a later record with the same pid and id replaces
+ * the earlier. The record comes before the first allocator record that uses
+ * it. docs/FORMAT.md, "Stack", says the whole of it.
  */
 #define TAPE_STACK_MAX_FRAMES 128
+#define TAPE_STACK_CUT 1	/* the walk stopped at the recorder's depth: outer frames missing */
+#define TAPE_STACK_PARTIAL 2	/* the walk stopped at a frame it could not unwind */
 
 struct tape_stack {
-	uint32_t id;
+	uint32_t id;		/* never 0 */
 	uint32_t nframes;
+	uint32_t flags;		/* TAPE_STACK_* */
 	const uint64_t *frames;	/* valid until the next event */
 };
 

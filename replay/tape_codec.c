@@ -171,7 +171,12 @@ static void encode_alloc(struct tape_delta_state *s, unsigned type, const struct
 		put_u(o, a->stack);
 }
 
-/* Frames as deltas from the one before: a stack's frames are near one another. */
+/*
+ * Frames as deltas from the one before (the first from 0): a stack's return
+ * addresses lie close together, mostly in one or two files. The flags, when
+ * any, follow the frames: a 1.1 reader without them skips them as trailing
+ * bytes.
+ */
 static void encode_stack(const struct tape_stack *st, struct out *o)
 {
 	uint32_t n = st->nframes > TAPE_STACK_MAX_FRAMES ? TAPE_STACK_MAX_FRAMES : st->nframes;
@@ -181,6 +186,8 @@ static void encode_stack(const struct tape_stack *st, struct out *o)
 	put_u(o, n);
 	for (uint32_t i = 0; i < n; i++)
 		put_delta(o, &prev, st->frames[i]);
+	if (st->flags)
+		put_u(o, st->flags);
 }
 
 static void encode_syscall(const struct tape_syscall *sc, struct out *o)
@@ -382,6 +389,9 @@ static void decode_stack(struct tape_delta_state *s, struct in *in, struct tape_
 	for (uint64_t i = 0; i < n; i++)
 		s->frames[i] = get_delta(in, &prev);
 	st->frames = s->frames;
+	/* Optional: absent means none. */
+	if (!in->bad && in->p < in->end)
+		st->flags = get_u32(in);
 }
 
 static void decode_syscall(struct in *in, struct tape_syscall *sc)

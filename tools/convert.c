@@ -87,8 +87,8 @@ static int to_mwrap(struct convert *cv, int fd, const char *out_path)
 		fprintf(stderr,
 			"  not expressible in mwrap's format, dropped: %" PRIu64 " failed calls, %" PRIu64
 			" free(NULL), %" PRIu64 " misaligned pointers, %" PRIu64
-			" syscall/lifecycle/map/marker events\n",
-			d->failed, d->free_null, d->misaligned, d->other);
+			" syscall/lifecycle/map/marker events, %" PRIu64 " stack records (call stacks)\n",
+			d->failed, d->free_null, d->misaligned, d->other - d->stacks, d->stacks);
 	if (d->losses)
 		cli_warn("the input has %" PRIu64 " loss records: events are missing and mwrap's format cannot say so",
 			 d->losses);
@@ -203,7 +203,7 @@ int do_convert(int argc, char **argv)
 	out_path = argv[optind + 1];
 	if (!to && !strcmp(out_path, "-"))
 		return cli_usage("writing to standard output: say which format with --to");
-	status = tool_input__open(&cv.in, in_path, false, NULL);
+	status = tool_input__open(&cv.in, in_path, NULL);
 	if (status)
 		return status;
 	if (!to) {

@@ -14,20 +14,31 @@ static void usage(FILE *out)
 		"Usage: bpftape dump [OPTIONS] TAPE\n\n"
 		"Prints the tape's header (how it was recorded), then every event in tape\n"
 		"order: time since the start, pid/tid, thread name, the call with its\n"
-		"arguments and result, and the caller. Reads bpftape tapes and mwrap traces\n"
-		"(raw, .gz, .zst, .bz2); mwrap traces have no times, threads or callers.\n\n"
+		"arguments and result, and the caller; when the tape has call stacks, each\n"
+		"allocator call's stack follows, a frame per line (function, source file and\n"
+		"line, inlined calls expanded). Reads bpftape tapes and mwrap traces (raw,\n"
+		".gz, .zst, .bz2); mwrap traces have no times, threads or callers.\n\n"
 		"Options:\n"
 		"  --json             the header, then one JSON object per event, a line each\n"
 		"  --no-header        events only\n"
 		"  -n, --count N      stop after N events\n"
 		EVENT_FILTER_HELP
-		"  --no-symbols       show callers as addresses, without reading ELF files\n"
-		"  --symfs DIR        look for the recorded files under DIR\n"
+		STACK_OPTIONS_HELP
 		"  -h, --help         this help\n\n"
 		"Examples:\n"
 		"  bpftape dump app.tape | less\n"
 		"  bpftape dump --event alloc --tid 4242 app.tape\n"
-		"  bpftape dump --json --event syscall app.tape | jq .name\n");
+		"  bpftape dump --json --event syscall app.tape | jq .name\n"
+		"  bpftape dump --event malloc --stack-depth 4 --symfs /srv/host1 app.tape\n");
+}
+
+/* A call's stack (an allocator call's, a syscall's), in its JSON object. */
+static void json_stack(FILE *out, const struct tape_event *ev, void *arg)
+{
+	struct tool_input *in = arg;
+
+	if (tape_event_stack(ev) && in->stack)
+		sites__print_stack_json(in->sites, out, in->stack);
 }
 
 int do_dump(int argc, char **argv)
@@ -41,16 +52,15 @@ int do_dump(int argc, char **argv)
 		{ "event", required_argument, NULL, 'e' },
 		{ "since", required_argument, NULL, 's' },
 		{ "until", required_argument, NULL, 'u' },
-		{ "no-symbols", no_argument, NULL, 'S' },
-		{ "symfs", required_argument, NULL, 'F' },
+		STACK_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct event_filter filter;
 	struct tool_input in;
 	struct tape_event ev;
-	bool json = false, header = true, symbols = true;
-	const char *symfs = NULL;
+	struct stack_opts so = { 0 };
+	bool json = false, header = true;
 	uint64_t limit = UINT64_MAX, shown = 0;
 	int c, idx = 0, err, status;
 
@@ -74,11 +84,10 @@ int do_dump(int argc, char **argv)
 			if (err)
 				return err;
 			break;
-		case 'S':
-			symbols = false;
-			break;
-		case 'F':
-			symfs = optarg;
+		case OPT_NO_SYMBOLS ... OPT_SKIP_FRAMES:
+			err = stack_opts__option(&so, c, optarg);
+			if (err)
+				return err;
 			break;
 		case 'h':
 			usage(stdout);
@@ -87,9 +96,11 @@ int do_dump(int argc, char **argv)
 			return cli_usage("unknown option");
 		}
 	}
-	status = tool_input__open_one(&in, argc, argv, optind, symbols, symfs);
+	status = tool_input__open_one(&in, argc, argv, optind, &so);
 	if (status)
 		return status;
+	in.pctx.json_extra = json_stack;
+	in.pctx.extra_arg = &in;
 	if (header) {
 		const struct tape_header *h = event_source__header(in.src);
 		const char *fmt = event_source__format_name(in.src);
@@ -102,10 +113,16 @@ int do_dump(int argc, char **argv)
 	while (shown < limit && tool_input__next(&in, &ev)) {
 		if (!event_filter__match(&filter, &ev))
 			continue;
-		if (json)
+		if (json) {
 			print_event_json(stdout, &ev, &in.pctx);
-		else
+		} else {
 			print_event_text(stdout, &ev, &in.pctx);
+			if (in.stack)
+				sites__print_stack_lines(in.sites, stdout, in.stack, "\t");
+			else if (in.stacks && tape_event_stack(&ev))
+				printf("\t(stack #%u: its record is missing from the tape)\n",
+				       tape_event_stack(&ev));
+		}
 		shown++;
 	}
 	if (fflush(stdout)) {

@@ -548,5 +548,7 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 			ev->marker.what & TAPE_MARK_SYSCALLS ? "true" : "false");
 		break;
 	}
+	if (ctx->json_extra)
+		ctx->json_extra(out, ev, ctx->extra_arg);
 	fprintf(out, "}\n");
 }

@@ -14,6 +14,9 @@ struct print_ctx {
 	const struct comm_table *comms;	/* may be NULL */
 	struct symbolizer *sym;		/* may be NULL: callers print as addresses */
 	bool has_threads;		/* false for mwrap input: no pid, tid, time */
+	/* Called before an event's JSON object closes, to add fields (may be NULL). */
+	void (*json_extra)(FILE *out, const struct tape_event *ev, void *arg);
+	void *extra_arg;
 };
 
 void print_header_text(FILE *out, const struct tape_header *h, const char *format_name);

@@ -55,19 +55,28 @@ static struct heap_process *process(struct heap_model *m, uint32_t pid)
 	return pr;
 }
 
-static uint32_t site_of(struct heap_model *m, uint32_t pid, uint64_t caller)
+/*
+ * A site is a caller in a process, with the call's stack when the tape has
+ * stacks (the stack table's handle, in place of the tape's id: see stat.c).
+ */
+static uint32_t site_of(struct heap_model *m, uint32_t pid, uint64_t caller, uint32_t stack)
 {
 	/* Callers are per process (address spaces differ): mix the pid in. */
-	uint64_t key = caller ^ ((uint64_t)pid << 47) ^ 1, *idx = u64map__get(&m->site_index, key);
+	uint64_t key = caller ^ ((uint64_t)pid << 47) ^ ((uint64_t)stack << 20) ^ 1, *idx;
 	struct heap_site *s;
 
-	if (idx)
-		return *idx - 1;
+	/* Keys can collide now that stacks are mixed in: the next key is tried. */
+	for (; (idx = u64map__get(&m->site_index, key)); key++) {
+		s = &m->sites[*idx - 1];
+		if (s->pid == pid && s->caller == caller && s->stack == stack)
+			return *idx - 1;
+	}
 	m->sites = grow_array_or_abort(m->sites, &m->sites_cap, m->nsites + 1, sizeof(*m->sites));
 	s = &m->sites[m->nsites];
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
 	s->caller = caller;
+	s->stack = stack;
 	u64map__put(&m->site_index, key, m->nsites + 1);
 	return m->nsites++;
 }
@@ -115,7 +124,7 @@ static void release(struct heap_model *m, struct heap_process *pr, uint64_t addr
 static void make_block(struct heap_model *m, struct heap_process *pr, uint64_t addr,
 		       uint64_t size, const struct tape_event *ev)
 {
-	uint32_t b, displaced, site = site_of(m, ev->pid, ev->alloc.caller);
+	uint32_t b, displaced, site = site_of(m, ev->pid, ev->alloc.caller, ev->alloc.stack);
 
 	b = new_block(m);
 	m->blocks[b] = (struct heap_block){ size, ev->ts, pr->ops, site, ev->pid, ev->tid };

@@ -26,6 +26,7 @@ struct heap_block {
 struct heap_site {
 	uint32_t pid;		/* the process it was first seen in (for symbolising) */
 	uint64_t caller;
+	uint32_t stack;		/* the call's stack: a handle in the tool's stack table; 0: none */
 	uint64_t calls;		/* allocations made there */
 	uint64_t bytes;		/* bytes requested there */
 };

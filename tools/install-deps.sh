@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
 	make gcc clang llvm libc6-dev pkg-config binutils file
 	libbpf-dev libelf-dev libdw-dev zlib1g-dev libzstd-dev libxxhash-dev bpftool
+	libiberty-dev libdebuginfod-dev libbz2-dev liblzma-dev g++ elfutils jq
 	gzip bzip2 zstd util-linux procps
 	libjemalloc2 libmimalloc2.0 libtcmalloc-minimal4
 	bpftrace libclang-rt-14-dev

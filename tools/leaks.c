@@ -15,16 +15,17 @@
 #include "parse.h"
 #include "tool_input.h"
 
+/* Where the site column starts: a stack's further frames line up under it. */
+#define SITE_COLUMN 42
+
 struct site_total {
-	char where[256];
-	uint32_t pid;
-	uint64_t caller;
 	uint64_t blocks, bytes, oldest_ts;
 };
 
 struct leaks {
 	struct heap_model heap;
 	struct site_total *sites;	/* indexed like heap.sites */
+	struct site_row *rows;
 	uint64_t blocks, bytes;
 };
 
@@ -42,56 +43,37 @@ static void count_live(const struct heap_block *b, uint64_t addr, void *ctx)
 	l->bytes += b->size;
 }
 
-static int by_where(const void *a, const void *b)
-{
-	return strcmp(((const struct site_total *)a)->where, ((const struct site_total *)b)->where);
-}
-
 static int by_bytes(const void *a, const void *b)
 {
-	const struct site_total *x = a, *y = b;
+	const struct site_row *x = a, *y = b;
 
-	if (x->bytes != y->bytes)
-		return x->bytes < y->bytes ? 1 : -1;
-	return x->blocks < y->blocks ? 1 : x->blocks > y->blocks ? -1 : 0;
+	if (x->sum[1] != y->sum[1])
+		return x->sum[1] < y->sum[1] ? 1 : -1;
+	return x->sum[0] < y->sum[0] ? 1 : x->sum[0] > y->sum[0] ? -1 : 0;
 }
 
 /*
- * One row per site: sites that symbolise alike (the same code in several
- * processes) merge. Returns the number of rows, sorted largest first.
+ * One row per site that holds blocks: sites that show alike merge (the same
+ * code in several processes, the same frames at --site-depth). Returns the
+ * number of rows, largest first; SIZE_MAX when out of memory.
  */
-static size_t group(struct leaks *l, struct print_ctx *pctx)
+static size_t group(struct leaks *l, struct sites *view)
 {
 	struct heap_model *h = &l->heap;
 	size_t n = 0;
 
 	for (uint32_t i = 0; i < h->nsites; i++) {
-		struct site_total *s = &l->sites[i];
+		const struct site_total *s = &l->sites[i];
 
-		if (!s->blocks)
-			continue;
-		s->pid = h->sites[i].pid;
-		s->caller = h->sites[i].caller;
-		describe_caller(pctx, s->pid, s->caller, s->where, sizeof(s->where));
-		l->sites[n++] = *s;
+		if (s->blocks)
+			l->rows[n++] = (struct site_row){ { 0, 0 }, h->sites[i].pid, h->sites[i].caller,
+							  h->sites[i].stack, { s->blocks, s->bytes },
+							  s->oldest_ts };
 	}
-	qsort(l->sites, n, sizeof(*l->sites), by_where);
-	size_t out = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (out && !strcmp(l->sites[out - 1].where, l->sites[i].where)) {
-			struct site_total *d = &l->sites[out - 1];
-
-			d->blocks += l->sites[i].blocks;
-			d->bytes += l->sites[i].bytes;
-			if (l->sites[i].oldest_ts < d->oldest_ts)
-				d->oldest_ts = l->sites[i].oldest_ts;
-			continue;
-		}
-		l->sites[out++] = l->sites[i];
-	}
-	qsort(l->sites, out, sizeof(*l->sites), by_bytes);
-	return out;
+	n = sites__merge(view, l->rows, n);
+	if (n != SIZE_MAX)
+		qsort(l->rows, n, sizeof(*l->rows), by_bytes);
+	return n;
 }
 
 static void usage(FILE *out)
@@ -101,18 +83,21 @@ static void usage(FILE *out)
 		"The blocks still live at the end of TAPE (or at --at), grouped by the call site\n"
 		"that made them, largest first, with their count and bytes: what the process\n"
 		"is holding on to. A process's blocks at its exit count as held; an exec\n"
-		"drops the old image's heap. Blocks made before the recording are unknown.\n\n"
+		"drops the old image's heap. Blocks made before the recording are unknown.\n"
+		"When the tape has call stacks, a site is a stack, shown from the first frame\n"
+		"outside allocator and wrapper code (--skip-frames), one frame a line.\n\n"
 		"Options:\n"
 		"  --at T             the blocks live at time T (seconds since the tape's start)\n"
 		"  --top N            how many sites (default 20)\n"
 		"  --pid LIST         only these processes\n"
 		"  --json             one JSON object\n"
-		"  --no-symbols       show callers as addresses\n"
-		"  --symfs DIR        look for the recorded files under DIR\n"
+		STACK_OPTIONS_HELP
+		SITE_OPTIONS_HELP
 		"  -h, --help         this help\n\n"
 		"Examples:\n"
 		"  bpftape leaks service.tape\n"
-		"  bpftape leaks --at 30 --top 5 service.tape\n");
+		"  bpftape leaks --at 30 --top 5 service.tape\n"
+		"  bpftape leaks --site-depth 1 --symfs /srv/host1 service.tape\n");
 }
 
 int do_leaks(int argc, char **argv)
@@ -122,8 +107,8 @@ int do_leaks(int argc, char **argv)
 		{ "top", required_argument, NULL, 'n' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "no-symbols", no_argument, NULL, 'S' },
-		{ "symfs", required_argument, NULL, 'F' },
+		STACK_OPTIONS,
+		SITE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -131,8 +116,8 @@ int do_leaks(int argc, char **argv)
 	struct event_filter filter;
 	struct tool_input in;
 	struct tape_event ev;
-	bool json = false, symbols = true;
-	const char *symfs = NULL;
+	struct stack_opts so = { 0 };
+	bool json = false;
 	uint64_t at = UINT64_MAX, top = 20, last_ts = 0;
 	double secs;
 	size_t rows;
@@ -161,11 +146,10 @@ int do_leaks(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
-		case 'S':
-			symbols = false;
-			break;
-		case 'F':
-			symfs = optarg;
+		case OPT_NO_SYMBOLS ... OPT_SKIP_FRAMES:
+			err = stack_opts__option(&so, c, optarg);
+			if (err)
+				return err;
 			break;
 		case 'h':
 			usage(stdout);
@@ -174,7 +158,7 @@ int do_leaks(int argc, char **argv)
 			return cli_usage("unknown option");
 		}
 	}
-	status = tool_input__open_one(&in, argc, argv, optind, symbols, symfs);
+	status = tool_input__open_one(&in, argc, argv, optind, &so);
 	if (status)
 		return status;
 	if (at != UINT64_MAX && !in.pctx.has_threads) {
@@ -188,24 +172,39 @@ int do_leaks(int argc, char **argv)
 			continue;
 		if (ev.ts > last_ts)
 			last_ts = ev.ts;
+		/* Sites by stack: the tape's per-process stack id becomes the table's handle. */
+		if (tape_type_is_alloc(ev.type))
+			ev.alloc.stack = in.stack;
 		if (event_filter__pid(&filter, ev.pid))
 			heap_model__event(&l.heap, &ev);
 	}
 	l.sites = calloc(l.heap.nsites + 1, sizeof(*l.sites));
-	if (!l.sites) {
+	l.rows = calloc(l.heap.nsites + 1, sizeof(*l.rows));
+	if (!l.sites || !l.rows) {
+		free(l.sites);
+		free(l.rows);
 		tool_input__finish(&in);
 		return EXIT_FAIL;
 	}
 	heap_model__each_live(&l.heap, count_live, &l);
-	rows = group(&l, &in.pctx);
+	rows = group(&l, in.sites);
+	if (rows == SIZE_MAX) {
+		cli_error("out of memory");
+		free(l.sites);
+		free(l.rows);
+		tool_input__finish(&in);
+		return EXIT_FAIL;
+	}
 	if (json) {
 		printf("{\"at\":%" PRIu64 ",\"blocks\":%" PRIu64 ",\"bytes\":%" PRIu64 ",\"sites\":[",
 		       at == UINT64_MAX ? last_ts : at, l.blocks, l.bytes);
 		for (size_t i = 0; i < rows && i < top; i++) {
+			const struct site_row *r = &l.rows[i];
+
 			printf("%s{\"bytes\":%" PRIu64 ",\"blocks\":%" PRIu64 ",\"oldest_ts\":%" PRIu64
-			       ",\"caller\":\"0x%" PRIx64 "\",\"site\":", i ? "," : "", l.sites[i].bytes,
-			       l.sites[i].blocks, l.sites[i].oldest_ts, l.sites[i].caller);
-			print_json_string(stdout, l.sites[i].where, strlen(l.sites[i].where));
+			       ",\"caller\":\"0x%" PRIx64 "\"", i ? "," : "", r->sum[1], r->sum[0], r->min,
+			       r->caller);
+			sites__print_json(in.sites, stdout, r->pid, r->caller, r->stack);
 			printf("}");
 		}
 		printf("]}\n");
@@ -218,13 +217,19 @@ int do_leaks(int argc, char **argv)
 		       l.bytes, rows);
 		if (rows)
 			printf("  %14s %10s %12s  site\n", "bytes", "blocks", "oldest (s)");
-		for (size_t i = 0; i < rows && i < top; i++)
-			printf("  %14" PRIu64 " %10" PRIu64 " %12.6f  %s\n", l.sites[i].bytes,
-			       l.sites[i].blocks, l.sites[i].oldest_ts / 1e9, l.sites[i].where);
+		for (size_t i = 0; i < rows && i < top; i++) {
+			const struct site_row *r = &l.rows[i];
+
+			printf("  %14" PRIu64 " %10" PRIu64 " %12.6f  ", r->sum[1], r->sum[0],
+			       r->min / 1e9);
+			sites__print_text(in.sites, stdout, r->pid, r->caller, r->stack, SITE_COLUMN);
+			putchar('\n');
+		}
 		if (rows > top)
 			printf("  ... and %zu more sites (--top)\n", rows - (size_t)top);
 	}
 	fflush(stdout);
+	free(l.rows);
 	free(l.sites);
 	heap_model__free(&l.heap);
 	return tool_input__finish(&in);

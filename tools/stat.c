@@ -239,6 +239,9 @@ static void add_event(struct stat_state *st, const struct tape_event *ev)
 struct report {
 	struct stat_state *st;
 	struct print_ctx *pctx;
+	struct sites *sites;
+	struct site_row *rows;	/* the allocation sites, alike ones merged (sites.h) */
+	size_t nrows;
 	int top;
 	bool json;
 };
@@ -292,18 +295,36 @@ static void print_hist(const char *title, const uint64_t *h, bool ns)
 	}
 }
 
+/* Site rows: sum[0] counts calls, sum[1] bytes. */
 static int by_bytes(const void *a, const void *b)
 {
-	const struct heap_site *x = a, *y = b;
+	const struct site_row *x = a, *y = b;
 
-	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+	return x->sum[1] < y->sum[1] ? 1 : x->sum[1] > y->sum[1] ? -1 : 0;
 }
 
 static int by_calls(const void *a, const void *b)
 {
-	const struct heap_site *x = a, *y = b;
+	const struct site_row *x = a, *y = b;
 
-	return x->calls < y->calls ? 1 : x->calls > y->calls ? -1 : 0;
+	return x->sum[0] < y->sum[0] ? 1 : x->sum[0] > y->sum[0] ? -1 : 0;
+}
+
+/* The heap's sites as rows, alike ones merged; 0 rows when out of memory. */
+static void site_rows(struct report *r)
+{
+	struct heap_model *h = &r->st->heap;
+	size_t n;
+
+	r->rows = calloc(h->nsites + 1, sizeof(*r->rows));
+	if (!r->rows)
+		return;
+	for (uint32_t i = 0; i < h->nsites; i++)
+		r->rows[i] = (struct site_row){ { 0, 0 }, h->sites[i].pid, h->sites[i].caller,
+						h->sites[i].stack,
+						{ h->sites[i].calls, h->sites[i].bytes }, 0 };
+	n = sites__merge(r->sites, r->rows, h->nsites);
+	r->nrows = n == SIZE_MAX ? 0 : n;
 }
 
 static int by_time(const void *a, const void *b)
@@ -324,21 +345,20 @@ static const char *syscall_name(uint32_t nr, char *buf, size_t len)
 	return buf;
 }
 
+/* Where the site column starts: a stack's further frames line up under it. */
+#define SITE_COLUMN 29
+
 static void print_sites(struct report *r, int (*cmp)(const void *, const void *), const char *what)
 {
-	struct heap_model *h = &r->st->heap;
-	struct heap_site *sorted = malloc((h->nsites + 1) * sizeof(*sorted));
-	char where[512];
-
-	if (!sorted)
-		return;
-	memcpy(sorted, h->sites, h->nsites * sizeof(*sorted));
-	qsort(sorted, h->nsites, sizeof(*sorted), cmp);
+	qsort(r->rows, r->nrows, sizeof(*r->rows), cmp);
 	printf("\nTop allocation sites by %s\n  %14s %10s  site\n", what, "bytes", "calls");
-	for (int i = 0; i < r->top && (uint32_t)i < h->nsites; i++)
-		printf("  %14" PRIu64 " %10" PRIu64 "  %s\n", sorted[i].bytes, sorted[i].calls,
-		       describe_caller(r->pctx, sorted[i].pid, sorted[i].caller, where, sizeof(where)));
-	free(sorted);
+	for (size_t i = 0; i < (size_t)r->top && i < r->nrows; i++) {
+		const struct site_row *row = &r->rows[i];
+
+		printf("  %14" PRIu64 " %10" PRIu64 "  ", row->sum[1], row->sum[0]);
+		sites__print_text(r->sites, stdout, row->pid, row->caller, row->stack, SITE_COLUMN);
+		putchar('\n');
+	}
 }
 
 static void print_syscalls(struct report *r, uint32_t pid, const char *title)
@@ -517,7 +537,7 @@ static void report_json(struct report *r)
 	struct stat_state *st = r->st;
 	struct heap_model *h = &st->heap;
 	uint64_t peak = 0, unknown = 0, live = 0;
-	char where[512], name[32];
+	char name[32];
 
 	printf("{\"events\":%" PRIu64 ",\"first_ts\":%" PRIu64 ",\"last_ts\":%" PRIu64, st->events,
 	       st->first_ts, st->last_ts);
@@ -554,13 +574,14 @@ static void report_json(struct report *r)
 	}
 	printf("],\"peak_live_bytes\":%" PRIu64 ",\"live_bytes\":%" PRIu64 ",\"unknown_releases\":%" PRIu64,
 	       peak, live, unknown);
-	qsort(h->sites, h->nsites, sizeof(*h->sites), by_bytes);
+	qsort(r->rows, r->nrows, sizeof(*r->rows), by_bytes);
 	printf(",\"sites\":[");
-	for (int i = 0; i < r->top && (uint32_t)i < h->nsites; i++) {
-		printf("%s{\"bytes\":%" PRIu64 ",\"calls\":%" PRIu64 ",\"caller\":\"0x%" PRIx64 "\",\"site\":",
-		       i ? "," : "", h->sites[i].bytes, h->sites[i].calls, h->sites[i].caller);
-		describe_caller(r->pctx, h->sites[i].pid, h->sites[i].caller, where, sizeof(where));
-		print_json_string(stdout, where, strlen(where));
+	for (size_t i = 0; i < (size_t)r->top && i < r->nrows; i++) {
+		const struct site_row *row = &r->rows[i];
+
+		printf("%s{\"bytes\":%" PRIu64 ",\"calls\":%" PRIu64 ",\"caller\":\"0x%" PRIx64 "\"",
+		       i ? "," : "", row->sum[1], row->sum[0], row->caller);
+		sites__print_json(r->sites, stdout, row->pid, row->caller, row->stack);
 		printf("}");
 	}
 	printf("],\"syscalls\":[");
@@ -609,13 +630,15 @@ static void usage(FILE *out)
 		"thread; histograms of requested sizes and of lifetimes (time, and allocator\n"
 		"calls in between); peak live bytes and when; the top allocation sites by bytes\n"
 		"and by calls; a syscall summary like strace -c, per process; the process tree;\n"
-		"losses and frees of blocks from before the recording.\n\n"
+		"losses and frees of blocks from before the recording. When the tape has call\n"
+		"stacks, a site is a stack, shown from the first frame outside allocator and\n"
+		"wrapper code (--skip-frames), one frame a line.\n\n"
 		"Options:\n"
 		"  --top N            how many allocation sites to show (default 10)\n"
 		"  --json             one JSON object\n"
 		EVENT_FILTER_HELP
-		"  --no-symbols       show callers as addresses\n"
-		"  --symfs DIR        look for the recorded files under DIR\n"
+		STACK_OPTIONS_HELP
+		SITE_OPTIONS_HELP
 		"  -h, --help         this help\n\n"
 		"Examples:\n"
 		"  bpftape stat app.tape\n"
@@ -632,8 +655,8 @@ int do_stat(int argc, char **argv)
 		{ "event", required_argument, NULL, 'e' },
 		{ "since", required_argument, NULL, 's' },
 		{ "until", required_argument, NULL, 'u' },
-		{ "no-symbols", no_argument, NULL, 'S' },
-		{ "symfs", required_argument, NULL, 'F' },
+		STACK_OPTIONS,
+		SITE_OPTIONS,
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -642,8 +665,7 @@ int do_stat(int argc, char **argv)
 	struct tool_input in;
 	struct tape_event ev;
 	struct report r = { .st = st, .top = 10 };
-	bool symbols = true;
-	const char *symfs = NULL;
+	struct stack_opts so = { 0 };
 	uint64_t v;
 	int c, idx = 0, err, status;
 
@@ -666,11 +688,10 @@ int do_stat(int argc, char **argv)
 			if (err)
 				return err;
 			break;
-		case 'S':
-			symbols = false;
-			break;
-		case 'F':
-			symfs = optarg;
+		case OPT_NO_SYMBOLS ... OPT_SKIP_FRAMES:
+			err = stack_opts__option(&so, c, optarg);
+			if (err)
+				return err;
 			break;
 		case 'h':
 			usage(stdout);
@@ -679,7 +700,7 @@ int do_stat(int argc, char **argv)
 			return cli_usage("unknown option");
 		}
 	}
-	status = tool_input__open_one(&in, argc, argv, optind, symbols, symfs);
+	status = tool_input__open_one(&in, argc, argv, optind, &so);
 	if (status)
 		return status;
 	heap_model__init(&st->heap, in.pctx.has_threads, on_block_end, st);
@@ -687,15 +708,22 @@ int do_stat(int argc, char **argv)
 	u64map__init(&st->sys_index);
 	u64map__init(&st->errnos);
 	u64map__init(&st->proc_index);
-	while (tool_input__next(&in, &ev))
+	while (tool_input__next(&in, &ev)) {
+		/* Sites by stack: the tape's per-process stack id becomes the table's handle. */
+		if (tape_type_is_alloc(ev.type))
+			ev.alloc.stack = in.stack;
 		if (event_filter__match(&filter, &ev))
 			add_event(st, &ev);
+	}
 	r.pctx = &in.pctx;
+	r.sites = in.sites;
+	site_rows(&r);
 	if (r.json)
 		report_json(&r);
 	else
 		report_text(&r, argv[optind], in.pctx.has_threads);
 	fflush(stdout);
+	free(r.rows);
 	status = tool_input__finish(&in);
 	heap_model__free(&st->heap);
 	return status;

@@ -1,52 +1,186 @@
-/* Caller addresses to function names, offline, from map records and ELF files. */
-#include <limits.h>
+/*
+ * Addresses to functions, files and lines, offline: processes' maps from the
+ * tape's map records, one module per recorded file, libdw through
+ * sym_dwarf.c, and a bounded cache of what each location resolved to.
+ */
+#include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "debuginfo.h"
 #include "elf_file.h"
 #include "grow_array.h"
+#include "sym_dwarf.h"
 #include "symbolize.h"
+#include "u64map.h"
 
-struct sym {
-	uint64_t vaddr, size;
-	char *name;
-	int rank;		/* lower is the better name for an address with aliases */
-};
+/* Bounds on what a tape can make this hold. */
+#define MODULES_MAX 65536	/* distinct files */
+#define MAPS_MAX (1u << 22)	/* map entries, all processes */
+#define OPEN_MAX 16		/* files open at once (the least recently used is closed) */
+#define CACHE_MAX (1u << 18)	/* locations resolved and kept */
+#define STRINGS_BLOCK (1u << 16)
+#define STRINGS_MAX (4096u * STRINGS_BLOCK)	/* 256 MiB of names, kept until the end */
+#define NOTE_MAX 1024
 
-struct sym_file {
+struct module {
+	struct sym_module_info info;
 	char *path;
 	uint8_t build_id[BUILD_ID_MAX];
 	size_t build_id_len;
-	bool loaded;
-	bool usable;		/* found, and the same build as recorded */
-	struct elf_file *elf;
-	struct sym *syms;
-	size_t nsyms;
+	uint64_t exec_map_offset;
+	struct sym_dwarf *dw;	/* open now, or NULL */
+	bool missing;		/* looked for and not found */
+	uint64_t last_use;
+	char *found;
 };
 
 struct sym_map {
-	uint32_t pid;
 	uint64_t start, end, offset;
-	size_t file;		/* index into files */
+	uint32_t module;
+};
+
+struct proc_maps {
+	uint32_t pid;
+	struct sym_map *maps;	/* sorted by start, never overlapping */
+	size_t n, cap;
+};
+
+/* A function at a resolved location (sym_frame without what the location gives). */
+struct resolved {
+	const char *function;
+	const char *file;
+	uint64_t function_offset;
+	uint32_t line;
+	bool inlined;
+};
+
+/* A location resolved: its frames are frames[first, first + n). */
+struct cached {
+	uint32_t module;
+	uint64_t offset;
+	uint32_t first, n;
+};
+
+/* Strings kept for the cache's frames, each once, in blocks that never move. */
+struct strings {
+	char **blocks;
+	size_t nblocks, blocks_cap, used;	/* bytes used in the last block */
+	struct u64map index;			/* hash -> pointer (probing on collision) */
 };
 
 struct symbolizer {
-	char *symfs;
-	struct sym_file *files;
-	size_t nfiles, files_cap;
-	struct sym_map *maps;
-	size_t nmaps, maps_cap;
-	bool sorted;
+	struct debuginfo *di;
+	uint32_t page_size;
+	struct module *modules;
+	size_t nmodules, modules_cap;
+	struct u64map module_index;	/* hash of (path or build ID) -> index + 1, probed */
+	struct proc_maps *procs;
+	size_t nprocs, procs_cap;
+	struct u64map proc_index;	/* pid -> index + 1 */
+	size_t total_maps;
+	bool maps_full;
+	size_t open;
+	uint64_t clock;
+	struct u64map cache_index;	/* hash of (module, offset) -> index + 1, probed */
+	struct cached *cache;
+	size_t ncache, cache_cap;
+	struct resolved *frames;
+	size_t nframes, frames_cap;
+	struct strings strings;
 };
 
-struct symbolizer *symbolizer__new(const char *symfs)
+static uint64_t hash_bytes(const void *p, size_t n, uint64_t h)
 {
+	const unsigned char *b = p;
+
+	/* FNV-1a, then a final mix: keys only need to spread. */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 32);
+}
+
+/* ------------------------------------------------------------------- strings */
+
+static void strings__free(struct strings *s)
+{
+	for (size_t i = 0; i < s->nblocks; i++)
+		free(s->blocks[i]);
+	free(s->blocks);
+	u64map__free(&s->index);
+	memset(s, 0, sizeof(*s));
+}
+
+static const char *strings__intern(struct strings *s, const char *str)
+{
+	size_t len;
+	uint64_t key;
+	char *copy;
+
+	if (!str)
+		return NULL;
+	len = strlen(str);
+	if (len >= STRINGS_BLOCK)
+		len = STRINGS_BLOCK - 1;	/* a name this long is cut, not refused */
+	key = hash_bytes(str, len, 0xcbf29ce484222325ull);
+	for (;; key++) {
+		uint64_t *v = u64map__get(&s->index, key);
+		const char *old = v ? (const char *)(uintptr_t)*v : NULL;
+
+		if (!old)
+			break;
+		if (!strncmp(old, str, len) && !old[len])
+			return old;
+	}
+	if (!s->nblocks || s->used + len + 1 > STRINGS_BLOCK) {
+		if (s->nblocks * (size_t)STRINGS_BLOCK >= STRINGS_MAX)
+			return NULL;	/* the name is shown as unknown */
+		char **b = grow_array(s->blocks, &s->blocks_cap, s->nblocks + 1, sizeof(*b));
+		char *block = malloc(STRINGS_BLOCK);
+
+		if (!b || !block) {
+			free(block);
+			if (b)
+				s->blocks = b;
+			return NULL;
+		}
+		s->blocks = b;
+		s->blocks[s->nblocks++] = block;
+		s->used = 0;
+	}
+	copy = s->blocks[s->nblocks - 1] + s->used;
+	memcpy(copy, str, len);
+	copy[len] = 0;
+	s->used += len + 1;
+	if (u64map__put(&s->index, key, (uintptr_t)copy))
+		return NULL;
+	return copy;
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *o)
+{
+	struct debuginfo_opts dio = { o->symfs, o->debug_dirs, o->ndebug_dirs, o->no_debuginfod };
 	struct symbolizer *s = calloc(1, sizeof(*s));
 
-	if (s && symfs)
-		s->symfs = strdup(symfs);
+	if (!s)
+		return NULL;
+	s->di = debuginfo__new(&dio);
+	if (!s->di) {
+		free(s);
+		return NULL;
+	}
+	s->page_size = o->page_size;
+	u64map__init(&s->module_index);
+	u64map__init(&s->proc_index);
+	u64map__init(&s->cache_index);
+	u64map__init(&s->strings.index);
 	return s;
 }
 
@@ -54,266 +188,387 @@ void symbolizer__free(struct symbolizer *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nfiles; i++) {
-		for (size_t j = 0; j < s->files[i].nsyms; j++)
-			free(s->files[i].syms[j].name);
-		free(s->files[i].syms);
-		free(s->files[i].path);
-		elf_file__close(s->files[i].elf);
+	for (size_t i = 0; i < s->nmodules; i++) {
+		sym_dwarf__close(s->modules[i].dw);
+		free(s->modules[i].path);
+		free(s->modules[i].found);
 	}
-	free(s->files);
-	free(s->maps);
-	free(s->symfs);
+	for (size_t i = 0; i < s->nprocs; i++)
+		free(s->procs[i].maps);
+	free(s->modules);
+	free(s->procs);
+	free(s->cache);
+	free(s->frames);
+	u64map__free(&s->module_index);
+	u64map__free(&s->proc_index);
+	u64map__free(&s->cache_index);
+	strings__free(&s->strings);
+	debuginfo__free(s->di);
 	free(s);
 }
 
-static size_t file_index(struct symbolizer *s, const char *path, size_t plen, const uint8_t *id,
-			 size_t idlen)
+/* --------------------------------------------------------------------- maps */
+
+/* The module of a recorded file: one per build ID (or per path without one). */
+static uint32_t module_of(struct symbolizer *s, const char *path, uint32_t plen, const uint8_t *id,
+			  uint32_t idlen, uint64_t map_offset)
 {
-	struct sym_file *f;
+	uint64_t key = idlen ? hash_bytes(id, idlen, 1) : hash_bytes(path, plen, 2);
+	struct module *m;
 
 	if (idlen > BUILD_ID_MAX)
 		idlen = BUILD_ID_MAX;
-	for (size_t i = 0; i < s->nfiles; i++) {
-		f = &s->files[i];
-		if (strlen(f->path) == plen && !memcmp(f->path, path, plen) &&
-		    f->build_id_len == idlen && !memcmp(f->build_id, id, idlen))
-			return i;
-	}
-	f = grow_array(s->files, &s->files_cap, s->nfiles + 1, sizeof(*s->files));
-	if (!f)
-		return SIZE_MAX;
-	s->files = f;
-	f = &s->files[s->nfiles];
-	memset(f, 0, sizeof(*f));
-	f->path = strndup(path, plen);
-	memcpy(f->build_id, id, idlen);
-	f->build_id_len = idlen;
-	return s->nfiles++;
-}
+	for (;; key++) {
+		uint64_t *v = u64map__get(&s->module_index, key);
 
-static void add_map(struct symbolizer *s, uint32_t pid, uint64_t start, uint64_t end,
-		    uint64_t offset, size_t file)
-{
-	struct sym_map *m;
-	size_t out = 0;
-
-	/* A new mapping replaces whatever it overlaps: the old one was unmapped. */
-	for (size_t i = 0; i < s->nmaps; i++) {
-		m = &s->maps[i];
-		if (m->pid == pid && m->start < end && start < m->end)
-			continue;
-		s->maps[out++] = *m;
+		if (!v)
+			break;
+		m = &s->modules[*v - 1];
+		if (idlen ? m->build_id_len == idlen && !memcmp(m->build_id, id, idlen) :
+			    !m->build_id_len && strlen(m->path) == plen && !memcmp(m->path, path, plen))
+			return *v - 1;
 	}
-	s->nmaps = out;
-	m = grow_array(s->maps, &s->maps_cap, s->nmaps + 1, sizeof(*s->maps));
+	if (s->nmodules >= MODULES_MAX)
+		return SYM_NO_MODULE;
+	m = grow_array(s->modules, &s->modules_cap, s->nmodules + 1, sizeof(*m));
 	if (!m)
-		return;
-	s->maps = m;
-	s->maps[s->nmaps++] = (struct sym_map){ pid, start, end, offset, file };
-	s->sorted = false;
+		return SYM_NO_MODULE;
+	s->modules = m;
+	m = &s->modules[s->nmodules];
+	memset(m, 0, sizeof(*m));
+	m->path = strndup(path, plen);
+	if (!m->path || u64map__put(&s->module_index, key, s->nmodules + 1)) {
+		free(m->path);
+		return SYM_NO_MODULE;
+	}
+	memcpy(m->build_id, id, idlen);
+	m->build_id_len = idlen;
+	m->exec_map_offset = map_offset;
+	return s->nmodules++;
 }
 
-static void drop_pid(struct symbolizer *s, uint32_t pid)
+static struct proc_maps *proc_of(struct symbolizer *s, uint32_t pid, bool create)
 {
-	size_t out = 0;
+	uint64_t *v = u64map__get(&s->proc_index, pid);
+	struct proc_maps *p;
 
-	for (size_t i = 0; i < s->nmaps; i++)
-		if (s->maps[i].pid != pid)
-			s->maps[out++] = s->maps[i];
-	s->nmaps = out;
+	if (v)
+		return &s->procs[*v - 1];
+	if (!create)
+		return NULL;
+	p = grow_array(s->procs, &s->procs_cap, s->nprocs + 1, sizeof(*p));
+	if (!p)
+		return NULL;
+	s->procs = p;
+	p = &s->procs[s->nprocs];
+	memset(p, 0, sizeof(*p));
+	p->pid = pid;
+	if (u64map__put(&s->proc_index, pid, s->nprocs + 1))
+		return NULL;
+	return &s->procs[s->nprocs++];
+}
+
+/* A new mapping replaces whatever it overlaps (that was unmapped), in start order. */
+static void add_map(struct symbolizer *s, struct proc_maps *p, const struct sym_map *m)
+{
+	size_t out = 0, at;
+	struct sym_map *maps;
+
+	if (m->end <= m->start)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		if (!(p->maps[i].start < m->end && m->start < p->maps[i].end))
+			p->maps[out++] = p->maps[i];
+	s->total_maps -= p->n - out;
+	p->n = out;
+	if (s->total_maps >= MAPS_MAX) {
+		if (!s->maps_full)
+			cli_warn("more than %u mappings in the tape: later ones are not used for symbols",
+				 MAPS_MAX);
+		s->maps_full = true;
+		return;
+	}
+	maps = grow_array(p->maps, &p->cap, p->n + 1, sizeof(*maps));
+	if (!maps)
+		return;
+	p->maps = maps;
+	for (at = p->n; at > 0 && maps[at - 1].start > m->start; at--)
+		maps[at] = maps[at - 1];
+	maps[at] = *m;
+	p->n++;
+	s->total_maps++;
+}
+
+static void drop_maps(struct symbolizer *s, struct proc_maps *p)
+{
+	s->total_maps -= p->n;
+	p->n = 0;
 }
 
 void symbolizer__update(struct symbolizer *s, const struct tape_event *ev)
 {
-	size_t n;
+	struct proc_maps *p, *child;
 
 	switch (ev->type) {
 	case TAPE_EV_MAP: {
-		size_t f = file_index(s, ev->map.path, ev->map.path_len, ev->map.build_id,
-				      ev->map.build_id_len);
+		uint32_t mod = module_of(s, ev->map.path, ev->map.path_len, ev->map.build_id,
+					 ev->map.build_id_len, ev->map.offset);
+		struct sym_map m = { ev->map.start, ev->map.end, ev->map.offset, mod };
 
-		if (f != SIZE_MAX)
-			add_map(s, ev->pid, ev->map.start, ev->map.end, ev->map.offset, f);
+		p = proc_of(s, ev->pid, true);
+		if (p && mod != SYM_NO_MODULE)
+			add_map(s, p, &m);
 		break;
 	}
 	case TAPE_EV_FORK:
 		/* A new process starts with its parent's mappings. */
-		if (ev->fork.flags & TAPE_FORK_THREAD)
+		if (ev->fork.flags & TAPE_FORK_THREAD || ev->fork.child_pid == ev->pid)
 			break;
-		n = s->nmaps;
-		for (size_t i = 0; i < n; i++)
-			if (s->maps[i].pid == ev->pid)
-				add_map(s, ev->fork.child_pid, s->maps[i].start, s->maps[i].end,
-					s->maps[i].offset, s->maps[i].file);
+		p = proc_of(s, ev->pid, false);
+		if (!p || !p->n)
+			break;
+		child = proc_of(s, ev->fork.child_pid, true);
+		p = proc_of(s, ev->pid, false);	/* the array may have moved */
+		if (!child || !p)
+			break;
+		drop_maps(s, child);
+		for (size_t i = 0; i < p->n; i++)
+			add_map(s, child, &p->maps[i]);
 		break;
 	case TAPE_EV_EXEC:
-		drop_pid(s, ev->pid);
+		p = proc_of(s, ev->pid, false);
+		if (p)
+			drop_maps(s, p);
 		break;
 	default:
 		break;
 	}
 }
 
-static int cmp_map(const void *a, const void *b)
+struct sym_loc symbolizer__locate(struct symbolizer *s, uint32_t pid, uint64_t addr)
 {
-	const struct sym_map *x = a, *y = b;
+	struct proc_maps *p = proc_of(s, pid, false);
+	struct sym_loc loc = { SYM_NO_MODULE, addr };
+	size_t lo = 0, hi;
 
-	if (x->pid != y->pid)
-		return x->pid < y->pid ? -1 : 1;
-	return x->start < y->start ? -1 : x->start > y->start;
+	if (!p)
+		return loc;
+	hi = p->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (p->maps[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo && addr < p->maps[lo - 1].end) {
+		const struct sym_map *m = &p->maps[lo - 1];
+
+		loc.module = m->module;
+		loc.offset = addr - m->start + m->offset;
+	}
+	return loc;
 }
 
-static int cmp_sym(const void *a, const void *b)
+const struct sym_module_info *symbolizer__module(struct symbolizer *s, uint32_t module)
 {
-	const struct sym *x = a, *y = b;
+	struct module *m;
 
-	if (x->vaddr != y->vaddr)
-		return x->vaddr < y->vaddr ? -1 : 1;
-	return x->rank - y->rank;
+	if (module >= s->nmodules)
+		return NULL;
+	m = &s->modules[module];
+	m->info.path = m->path;
+	m->info.name = strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path;
+	m->info.build_id = m->build_id;
+	m->info.build_id_len = m->build_id_len;
+	m->info.found = m->found;
+	m->info.looked = m->found || m->missing;
+	return &m->info;
+}
+
+/* ------------------------------------------------------------------ modules */
+
+static void close_least_used(struct symbolizer *s)
+{
+	struct module *lru = NULL;
+
+	for (size_t i = 0; i < s->nmodules; i++)
+		if (s->modules[i].dw && (!lru || s->modules[i].last_use < lru->last_use))
+			lru = &s->modules[i];
+	if (lru) {
+		sym_dwarf__close(lru->dw);
+		lru->dw = NULL;
+		s->open--;
+	}
+}
+
+/* The module's file, open; NULL when it cannot be (said once, on stderr). */
+static struct sym_dwarf *module_open(struct symbolizer *s, struct module *m)
+{
+	struct sym_dwarf_file f = { m->path, m->build_id, m->build_id_len, m->exec_map_offset,
+				    s->page_size };
+	char note[NOTE_MAX], hex[2 * BUILD_ID_MAX + 1], *found = NULL;
+	bool first = !m->found;
+	int err;
+
+	m->last_use = ++s->clock;
+	if (m->dw || m->missing)
+		return m->dw;
+	if (s->open >= OPEN_MAX)
+		close_least_used(s);
+	err = sym_dwarf__open(&m->dw, s->di, &f, &found, note, sizeof(note));
+	build_id_hex(m->build_id, m->build_id_len, hex, sizeof(hex));
+	if (err) {
+		m->missing = true;
+		cli_warn("%s%s%s%s: %s: its addresses are shown as %s+0xOFFSET", m->path,
+			 hex[0] ? " (build ID " : "", hex, hex[0] ? ")" : "",
+			 err == -ENOMEM ? "out of memory" : note,
+			 strrchr(m->path, '/') ? strrchr(m->path, '/') + 1 : m->path);
+		return NULL;
+	}
+	s->open++;
+	if (first) {
+		m->found = found;
+		found = NULL;
+		if (note[0])
+			cli_warn("%s: %s", m->path, note);
+	}
+	free(found);
+	return m->dw;
+}
+
+/* -------------------------------------------------------------------- cache */
+
+/* Forgets resolved locations (not their strings: callers may hold those). */
+static void cache_clear(struct symbolizer *s)
+{
+	u64map__free(&s->cache_index);
+	u64map__init(&s->cache_index);
+	s->ncache = 0;
+	s->nframes = 0;
 }
 
 struct collect {
-	struct sym_file *f;
-	size_t cap;
+	struct symbolizer *s;
+	uint32_t n;
+	bool failed;
 };
 
-static int collect_sym(const struct elf_func *fn, void *ctx)
+static void collect_frame(void *ctx, const char *function, const char *file, unsigned line,
+			  bool inlined, uint64_t function_offset)
 {
 	struct collect *c = ctx;
-	struct sym *syms;
+	struct symbolizer *s = c->s;
+	struct resolved *f = grow_array(s->frames, &s->frames_cap, s->nframes + 1, sizeof(*f));
 
-	if (fn->ifunc)
+	if (!f) {
+		c->failed = true;
+		return;
+	}
+	s->frames = f;
+	f = &s->frames[s->nframes++];
+	f->function = strings__intern(&s->strings, function);
+	f->file = strings__intern(&s->strings, file);
+	f->line = line;
+	f->inlined = inlined;
+	f->function_offset = function_offset;
+	c->n++;
+}
+
+/* What a location resolved to, from the cache or from its file: *first and the count. */
+static uint32_t resolve(struct symbolizer *s, const struct sym_loc *loc, uint32_t *first)
+{
+	uint64_t key = hash_bytes(&loc->offset, sizeof(loc->offset), loc->module + 3), *v;
+	struct collect c = { s, 0, false };
+	struct sym_dwarf *dw;
+	struct cached *e;
+
+	for (;; key++) {
+		v = u64map__get(&s->cache_index, key);
+		if (!v)
+			break;
+		e = &s->cache[*v - 1];
+		if (e->module == loc->module && e->offset == loc->offset) {
+			*first = e->first;
+			return e->n;
+		}
+	}
+	dw = module_open(s, &s->modules[loc->module]);
+	if (!dw)
 		return 0;
-	syms = grow_array(c->f->syms, &c->cap, c->f->nsyms + 1, sizeof(*syms));
-	if (!syms)
-		return -1;
-	c->f->syms = syms;
-	/* Prefer exported names, then names without a leading underscore. */
-	syms[c->f->nsyms++] = (struct sym){ fn->vaddr, fn->size, strdup(fn->name),
-					    (fn->dynamic ? 0 : 2) + (fn->name[0] == '_') };
-	return 0;
+	if (s->ncache >= CACHE_MAX)
+		cache_clear(s);
+	*first = s->nframes;
+	sym_dwarf__lookup(dw, loc->offset, collect_frame, &c);
+	e = grow_array(s->cache, &s->cache_cap, s->ncache + 1, sizeof(*e));
+	if (c.failed || !e || u64map__put(&s->cache_index, key, s->ncache + 1)) {
+		s->nframes = *first;
+		return 0;
+	}
+	s->cache = e;
+	s->cache[s->ncache++] = (struct cached){ loc->module, loc->offset, *first, c.n };
+	return c.n;
 }
 
-static void load_file(struct symbolizer *s, struct sym_file *f)
+int symbolizer__frames_at(struct symbolizer *s, const struct sym_loc *loc, struct sym_frame *out,
+			  int max)
 {
-	char path[PATH_MAX + 256], msg[256];
-	uint8_t id[BUILD_ID_MAX];
-	size_t idlen;
-	struct collect c = { f, 0 };
+	const struct sym_module_info *mi;
+	uint32_t first = 0, n;
 
-	f->loaded = true;
-	snprintf(path, sizeof(path), "%s%s", s->symfs ? s->symfs : "", f->path);
-	if (elf_file__open(&f->elf, path, msg, sizeof(msg))) {
-		cli_warn("%s: its callers are shown as file+offset", msg);
-		return;
+	if (loc->module >= s->nmodules || max < 1)
+		return 0;
+	mi = symbolizer__module(s, loc->module);
+	n = resolve(s, loc, &first);
+	for (uint32_t i = 0; i < n || i == 0; i++) {
+		const struct resolved *r = n ? &s->frames[first + i] : NULL;
+
+		if ((int)i == max)
+			return max;
+		out[i] = (struct sym_frame){
+			.module = mi->path,
+			.build_id = mi->build_id,
+			.build_id_len = mi->build_id_len,
+			.offset = loc->offset,
+		};
+		if (r) {
+			out[i].function = r->function;
+			out[i].function_offset = r->function_offset;
+			out[i].file = r->file;
+			out[i].line = r->line;
+			out[i].inlined = r->inlined;
+		}
 	}
-	elf_file__build_id(f->elf, id, &idlen);
-	if (f->build_id_len && (idlen != f->build_id_len || memcmp(id, f->build_id, idlen))) {
-		cli_warn("%s has changed since the recording (another build ID): its callers are shown as file+offset",
-			 path);
-		return;
-	}
-	elf_file__each_func(f->elf, collect_sym, &c);
-	qsort(f->syms, f->nsyms, sizeof(*f->syms), cmp_sym);
-	f->usable = true;
-}
-
-static const struct sym *find_sym(const struct sym_file *f, uint64_t vaddr)
-{
-	size_t lo = 0, hi = f->nsyms;
-	const struct sym *best;
-
-	/* The last symbol starting at or below vaddr... */
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (f->syms[mid].vaddr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (!lo)
-		return NULL;
-	best = &f->syms[lo - 1];
-	/* ...but the best-ranked of the aliases at that address. */
-	while (best > f->syms && best[-1].vaddr == best->vaddr)
-		best--;
-	for (const struct sym *p = best; p < f->syms + f->nsyms && p->vaddr == best->vaddr; p++)
-		if (vaddr < p->vaddr + p->size)
-			return p;
-	return NULL;
-}
-
-static const struct sym_map *find_map(struct symbolizer *s, uint32_t pid, uint64_t addr)
-{
-	const struct sym_map *m = NULL;
-	size_t lo = 0, hi;
-
-	if (!s->sorted) {
-		qsort(s->maps, s->nmaps, sizeof(*s->maps), cmp_map);
-		s->sorted = true;
-	}
-	hi = s->nmaps;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const struct sym_map *x = &s->maps[mid];
-
-		if (x->pid < pid || (x->pid == pid && x->start <= addr))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo)
-		m = &s->maps[lo - 1];
-	if (!m || m->pid != pid || addr >= m->end)
-		return NULL;
-	return m;
+	return n ? (int)n : 1;
 }
 
 int symbolizer__frames(struct symbolizer *s, uint32_t pid, uint64_t addr, struct sym_frame *out,
 		       int max)
 {
-	const struct sym_map *m = find_map(s, pid, addr);
-	struct sym_file *f;
-	int64_t vaddr;
+	struct sym_loc loc = symbolizer__locate(s, pid, addr);
 
-	if (!m || max < 1)
-		return 0;
-	f = &s->files[m->file];
-	if (!f->loaded)
-		load_file(s, f);
-	out[0] = (struct sym_frame){
-		.module = f->path,
-		.build_id = f->build_id,
-		.build_id_len = f->build_id_len,
-		.offset = addr - m->start + m->offset,
-	};
-	vaddr = f->usable ? elf_file__offset_to_vaddr(f->elf, out[0].offset) : -1;
-	if (vaddr >= 0) {
-		const struct sym *sym = find_sym(f, (uint64_t)vaddr);
-
-		if (sym) {
-			out[0].function = sym->name;
-			out[0].function_offset = (uint64_t)vaddr - sym->vaddr;
-		}
-	}
-	return 1;
+	return symbolizer__frames_at(s, &loc, out, max);
 }
 
 bool symbolizer__describe(struct symbolizer *s, uint32_t pid, uint64_t addr, char *buf,
 			  size_t len)
 {
-	struct sym_frame fr;
+	struct sym_frame fr[SYM_INLINE_MAX];
+	const struct sym_frame *f;
 	const char *base;
+	int n = symbolizer__frames(s, pid, addr, fr, SYM_INLINE_MAX);
 
-	if (!symbolizer__frames(s, pid, addr, &fr, 1))
+	if (!n)
 		return false;
-	base = strrchr(fr.module, '/') ? strrchr(fr.module, '/') + 1 : fr.module;
-	if (fr.function)
-		snprintf(buf, len, "%s+0x%llx (%s)", fr.function,
-			 (unsigned long long)fr.function_offset, base);
+	/* One caller as before: the function the code belongs to, not what was inlined there. */
+	f = &fr[n - 1];
+	base = strrchr(f->module, '/') ? strrchr(f->module, '/') + 1 : f->module;
+	if (f->function && f->function_offset)
+		snprintf(buf, len, "%s+0x%" PRIx64 " (%s)", f->function, f->function_offset, base);
+	else if (f->function)
+		snprintf(buf, len, "%s (%s)", f->function, base);
 	else
-		snprintf(buf, len, "%s+0x%llx", base, (unsigned long long)fr.offset);
+		snprintf(buf, len, "%s+0x%" PRIx64, base, f->offset);
 	return true;
 }

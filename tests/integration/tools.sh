@@ -120,12 +120,20 @@ symbols_recorded() {
 		return 0
 	fi
 	"$BPFTAPE" record -q -o "$T/rec.tape" -- "$SYM" || fail "record failed"
-	"$BPFTAPE" leaks "$T/rec.tape" >"$T/rec.out" || fail "leaks failed"
+	# One caller per call, as before stacks: function+offset (file).
+	"$BPFTAPE" leaks --no-stacks "$T/rec.tape" >"$T/rec.out" || fail "leaks failed"
 	cat "$T/rec.out"
 	grep -q "400 *1 .* alloc_in_library+0x[0-9a-f]* (libsymtest.so)" "$T/rec.out" &&
 		grep -q "300 *1 .* alloc_in_main+0x[0-9a-f]* (sym_target)" "$T/rec.out" ||
 		fail "the blocks held at exit are not named by their functions"
-	"$BPFTAPE" stat "$T/rec.tape" | grep -q "2400 *11  alloc_in_library+0x[0-9a-f]* (libsymtest.so)" || fail "stat's sites"
+	"$BPFTAPE" stat --no-stacks "$T/rec.tape" | grep -q "2400 *11  alloc_in_library+0x[0-9a-f]* (libsymtest.so)" ||
+		fail "stat's sites"
+	# With the recorded stacks: the function and its source line, then who called it.
+	"$BPFTAPE" leaks "$T/rec.tape" >"$T/stacks.out" || fail "leaks failed"
+	cat "$T/stacks.out"
+	grep -A1 "400 *1 .* alloc_in_library (symtest.c:[0-9]*)" "$T/stacks.out" | grep -q "<- main (sym_target.c:" &&
+		grep -A1 "300 *1 .* alloc_in_main (sym_target.c:[0-9]*)" "$T/stacks.out" | grep -q "<- main (sym_target.c:" ||
+		fail "the blocks held at exit are not shown with their stacks"
 }
 
 dump_filters() {

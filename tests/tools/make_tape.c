@@ -3,14 +3,16 @@
  * known answers. One event per line; '#' starts a comment; numbers in any
  * base strtoull reads:
  *
- *   TS PID TID malloc SIZE RESULT [CALLER]
- *   TS PID TID calloc NMEMB SIZE RESULT [CALLER]
- *   TS PID TID realloc PTR SIZE RESULT [CALLER]
- *   TS PID TID reallocarray PTR NMEMB SIZE RESULT [CALLER]
- *   TS PID TID posix_memalign ALIGN SIZE RESULT ERR [CALLER]
- *   TS PID TID aligned_alloc|memalign ALIGN SIZE RESULT [CALLER]
- *   TS PID TID valloc|pvalloc SIZE RESULT [CALLER]
- *   TS PID TID free PTR [CALLER]
+ *   TS PID TID malloc SIZE RESULT [CALLER [STACK]]
+ *   TS PID TID calloc NMEMB SIZE RESULT [CALLER [STACK]]
+ *   TS PID TID realloc PTR SIZE RESULT [CALLER [STACK]]
+ *   TS PID TID reallocarray PTR NMEMB SIZE RESULT [CALLER [STACK]]
+ *   TS PID TID posix_memalign ALIGN SIZE RESULT ERR [CALLER [STACK]]
+ *   TS PID TID aligned_alloc|memalign ALIGN SIZE RESULT [CALLER [STACK]]
+ *   TS PID TID valloc|pvalloc SIZE RESULT [CALLER [STACK]]
+ *   TS PID TID new SIZE RESULT [CALLER [STACK]]
+ *   TS PID TID free|delete PTR [CALLER [STACK]]
+ *   TS PID TID stack ID [cut] [partial] FRAME...   (innermost first; at most 128)
  *   TS PID TID syscall NR RET DURATION [PATH]
  *   TS PID TID fork CHILD_PID CHILD_TID [thread]
  *   TS PID TID exec FILENAME
@@ -46,7 +48,8 @@ static char *word(char **save)
 	return strtok_r(NULL, " \t\n", save);
 }
 
-static int parse_line(char *line, struct tape_event *ev, char *strings, uint8_t *id)
+static int parse_line(char *line, struct tape_event *ev, char *strings, uint8_t *id,
+		      uint64_t *frames)
 {
 	char *save = NULL, *t = strtok_r(line, " \t\n", &save), *name, *s;
 	struct tape_alloc *a = &ev->alloc;
@@ -69,10 +72,26 @@ static int parse_line(char *line, struct tape_event *ev, char *strings, uint8_t 
 		if (ev->type == TAPE_EV_POSIX_MEMALIGN)
 			a->err = num(&save);
 		a->caller = num(&save);
+		a->stack = num(&save);
 		return 1;
 	}
 	switch (ev->type) {
+	case TAPE_EV_STACK:
+		ev->stack.id = num(&save);
+		ev->stack.frames = frames;
+		while ((s = word(&save)) && *s != '#') {
+			if (!strcmp(s, "cut"))
+				ev->stack.flags |= TAPE_STACK_CUT;
+			else if (!strcmp(s, "partial"))
+				ev->stack.flags |= TAPE_STACK_PARTIAL;
+			else if (ev->stack.nframes < TAPE_STACK_MAX_FRAMES)
+				frames[ev->stack.nframes++] = strtoull(s, NULL, 0);
+			else
+				return -1;
+		}
+		return 1;
 	case TAPE_EV_MALLOC:
+	case TAPE_EV_NEW:
 	case TAPE_EV_VALLOC:
 	case TAPE_EV_PVALLOC:
 		a->size = num(&save);
@@ -95,6 +114,7 @@ static int parse_line(char *line, struct tape_event *ev, char *strings, uint8_t 
 		a->result = num(&save);
 		break;
 	case TAPE_EV_FREE:
+	case TAPE_EV_DELETE:
 		a->ptr = num(&save);
 		break;
 	case TAPE_EV_SYSCALL:
@@ -160,6 +180,7 @@ static int parse_line(char *line, struct tape_event *ev, char *strings, uint8_t 
 		return -1;
 	}
 	a->caller = num(&save);
+	a->stack = num(&save);
 	return 1;
 }
 
@@ -172,6 +193,7 @@ int main(int argc, char **argv)
 	struct mwrap_writer *mw = NULL;
 	struct tape_header h;
 	char line[8192], strings[4096], msg[256];
+	uint64_t frames[TAPE_STACK_MAX_FRAMES];
 	uint8_t id[64];
 	FILE *in;
 	int fd, n = 0;
@@ -204,7 +226,7 @@ int main(int argc, char **argv)
 	}
 	while (fgets(line, sizeof(line), in)) {
 		struct tape_event ev;
-		int r = parse_line(line, &ev, strings, id);
+		int r = parse_line(line, &ev, strings, id, frames);
 
 		n++;
 		if (r < 0) {

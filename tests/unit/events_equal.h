@@ -24,7 +24,7 @@ static inline bool events_equal(const struct tape_event *a, const struct tape_ev
 		       a->alloc.err == b->alloc.err && a->alloc.variant == b->alloc.variant &&
 		       a->alloc.stack == b->alloc.stack;
 	case TAPE_EV_STACK:
-		return a->stack.id == b->stack.id &&
+		return a->stack.id == b->stack.id && a->stack.flags == b->stack.flags &&
 		       bytes_equal(a->stack.frames, a->stack.nframes * 8, b->stack.frames,
 				   b->stack.nframes * 8);
 	case TAPE_EV_SYSCALL:

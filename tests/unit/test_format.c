@@ -18,6 +18,7 @@
 #include "mwrap.h"
 #include "sample_events.h"
 #include "tape.h"
+#include "tape_codec.h"
 #include "tape_format.h"
 
 static char tmpdir[256];
@@ -207,6 +208,94 @@ static void test_cxx_and_probe_records(void)
 	      !tape_type_allocates(TAPE_EV_DELETE) && tape_type_is_alloc(TAPE_EV_DELETE));
 	tape_raw_chunk__free(&c);
 	tape_encoder__free(e);
+}
+
+/* The events of tests/golden/stacks.hex, which was encoded apart from this code. */
+#define SA(t, p, tt, time, ...) { .type = t, .pid = p, .tid = tt, .ts = time, \
+				.alloc = { __VA_ARGS__ } }
+static const uint64_t golden_frames1[] = { 0x401234, 0x401100, 0x7f0000001000 };
+static const uint64_t golden_frames2[] = { 0x401300, 0x401100 };
+static const struct tape_event golden_stack_events[] = {
+	{ .type = TAPE_EV_STACK, .pid = 300, .tid = 301, .ts = 5000,
+	  .stack = { .id = 1, .nframes = 3, .frames = golden_frames1 } },
+	SA(TAPE_EV_MALLOC, 300, 301, 5100, .size = 32, .result = 0x2000, .caller = 0x401234,
+	  .stack = 1),
+	{ .type = TAPE_EV_STACK, .pid = 300, .tid = 302, .ts = 5200,
+	  .stack = { .id = 2, .nframes = 2, .flags = TAPE_STACK_CUT, .frames = golden_frames2 } },
+	SA(TAPE_EV_NEW, 300, 302, 5300, .size = 8, .result = 0x2040, .caller = 0x401300, .stack = 2),
+	SA(TAPE_EV_FREE, 300, 301, 5400, .ptr = 0x2000, .caller = 0x401300, .stack = 200),
+	SA(TAPE_EV_FREE, 300, 301, 5500, .ptr = 0x2040, .stack = 1),
+};
+#undef SA
+
+/* Stack records and the allocator records that name them, byte for byte as FORMAT.md says. */
+static void test_stack_records_match_golden(void)
+{
+	size_t n = sizeof(golden_stack_events) / sizeof(golden_stack_events[0]), glen;
+	struct tape_encoder *e = tape_encoder__new();
+	uint8_t *golden = read_hex("tests/golden/stacks.hex", &glen);
+	struct expect x = { golden_stack_events, n, 0 };
+	struct tape_raw_chunk c;
+
+	CHECK(golden && e);
+	for (size_t i = 0; i < n; i++)
+		CHECK(tape_encoder__add(e, &golden_stack_events[i]) == 0);
+	CHECK(tape_encoder__take(e, &c) == 1);
+	CHECKF(c.len == glen, "encoded %zu bytes, golden has %zu", c.len, glen);
+	for (size_t i = 0; i < glen; i++)
+		CHECKF(c.data[i] == golden[i], "byte %zu: encoded %02x, golden %02x", i, c.data[i],
+		       golden[i]);
+	/* And the golden bytes decode to the events. */
+	struct tape_raw_chunk g = { golden, glen, glen, n, 5000, 5500 };
+
+	CHECK(tape_raw_chunk__each(&g, check_next, &x) == 0 && x.i == n);
+	tape_raw_chunk__free(&c);
+	tape_encoder__free(e);
+	free(golden);
+}
+
+/* Decodes one framed record with the given frames buffer; returns the decoder's verdict. */
+static int decode_one(const uint8_t *rec, size_t len, struct tape_event *ev)
+{
+	static struct tape_delta_state st;
+	size_t used;
+
+	memset(&st, 0, sizeof(st));
+
+	return tape_decode_record(&st, rec, rec + len, ev, &used);
+}
+
+/*
+ * Stack records at their limits: 128 frames with deltas of every size round
+ * trip; 129 frames, or id 0, are malformed; flags are optional.
+ */
+static void test_stack_record_limits(void)
+{
+	static uint64_t frames[TAPE_STACK_MAX_FRAMES];
+	static const uint8_t too_many[] = { 25, 6, 0, 0, 0, 1, 0x81, 0x01 };	/* 129 frames */
+	static const uint8_t id_zero[] = { 25, 6, 0, 0, 0, 0, 1, 2 };
+	static const uint8_t no_flags[] = { 25, 7, 0, 0, 0, 5, 2, 0x80, 0x01, 1 };	/* cut short */
+	static const uint8_t two[] = { 25, 8, 2, 0, 0, 9, 2, 0x80, 0x01, 0x02 };
+	struct tape_encoder *e = tape_encoder__new();
+	struct tape_event ev = { .type = TAPE_EV_STACK, .pid = 1, .tid = 1, .ts = 1 }, out;
+	struct tape_raw_chunk c;
+	struct expect x = { &ev, 1, 0 };
+
+	for (int i = 0; i < TAPE_STACK_MAX_FRAMES; i++)
+		frames[i] = i % 3 == 0 ? UINT64_MAX - i : i % 3 == 1 ? (uint64_t)i << 40 : 0;
+	ev.stack = (struct tape_stack){ .id = UINT32_MAX, .nframes = TAPE_STACK_MAX_FRAMES,
+					.flags = TAPE_STACK_CUT | TAPE_STACK_PARTIAL, .frames = frames };
+	CHECK(e && tape_encoder__add(e, &ev) == 0 && tape_encoder__take(e, &c) == 1);
+	CHECK(tape_raw_chunk__each(&c, check_next, &x) == 0 && x.i == 1);
+	tape_raw_chunk__free(&c);
+	tape_encoder__free(e);
+
+	CHECK(decode_one(too_many, sizeof(too_many), &out) == TAPE_DECODE_BAD);
+	CHECK(decode_one(id_zero, sizeof(id_zero), &out) == TAPE_DECODE_BAD);
+	CHECK(decode_one(no_flags, sizeof(no_flags), &out) == TAPE_DECODE_BAD);
+	CHECK(decode_one(two, sizeof(two), &out) == TAPE_DECODE_OK);
+	CHECK(out.pid == 1 && out.stack.id == 9 && out.stack.nframes == 2 && out.stack.flags == 0 &&
+	      out.stack.frames[0] == 64 && out.stack.frames[1] == 65);
 }
 
 static void read_back_samples(const char *path, int nchunks)
@@ -820,6 +909,8 @@ int main(void)
 	RUN(test_varint_bounds);
 	RUN(test_records_match_golden);
 	RUN(test_cxx_and_probe_records);
+	RUN(test_stack_records_match_golden);
+	RUN(test_stack_record_limits);
 	RUN(test_roundtrip_every_kind_zstd);
 	RUN(test_roundtrip_every_kind_uncompressed);
 	RUN(test_committed_tape_reads);

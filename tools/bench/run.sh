@@ -180,3 +180,6 @@ start=$EPOCHREALTIME
 st=$(calc "$EPOCHREALTIME - $start" %.3f)
 say "tape $(calc "$(stat -c %s "$T/big.tape") / 1048576" %.0f) MiB: decompress only $inflate s, stat $st s"
 say "  stat: $(calc "$STAT_EVENTS / $st / 1e6" %.1f) M events/s, $(calc "$st / $inflate" %.2f)x the decompression  (target <= 2)"
+
+# ---------------------------------------------------------------- symbols
+. tools/bench/symbolize.sh
