@@ -149,7 +149,8 @@ static int resolve_command(struct recorder *r, char *msg, size_t msglen)
 		snprintf(msg, msglen, "cannot run %s: not found, or not executable", o->command[0]);
 		return -ENOENT;
 	}
-	if (!o->alloc)
+	/* Its files are wanted for probing allocators, or for the unwind tables of stacks. */
+	if (!o->alloc && !o->stack_depth)
 		return 0;
 	/* The executable, for naming callers in it before /proc shows it. */
 	maps_tracker__register_file(&r->maps, r->exe, r->exe);
@@ -170,9 +171,10 @@ static int resolve_command(struct recorder *r, char *msg, size_t msglen)
 	}
 	err = libs_of_image(-1, fd, r->exe, &env, &t->libs, msg, msglen);
 	close(fd);
-	for (int i = 0; !err && i < t->libs.nfiles; i++)
+	for (int i = 0; i < t->libs.nfiles; i++)
 		maps_tracker__register_file(&r->maps, t->libs.files[i], t->libs.files[i]);
-	return err;
+	/* Syscalls only: no allocator is needed, the files were for the tables. */
+	return o->alloc ? err : 0;
 }
 
 static int resolve_targets(struct recorder *r, char *msg, size_t msglen)
@@ -213,7 +215,7 @@ static int resolve_targets(struct recorder *r, char *msg, size_t msglen)
 		t->alive = true;
 		r->ntargets++;
 		if (!o->alloc)
-			continue;
+			continue;	/* syscall stacks: load_target_tables reads its maps */
 		err = o->nlibs ? libs_of_paths(o->libs, o->nlibs, &t->libs, msg, msglen) :
 				 libs_of_pid(tgid, &t->libs, msg, msglen);
 		if (err)
@@ -656,9 +658,11 @@ static void print_mwrap_drops(const struct writer *w)
 	if (d->failed || d->free_null || d->misaligned || d->other)
 		fprintf(stderr,
 			"  not expressible in mwrap's format, dropped: %llu failed calls, %llu "
-			"free(NULL), %llu misaligned pointers, %llu syscall/lifecycle/map/marker events\n",
+			"free(NULL), %llu misaligned pointers, %llu syscall/lifecycle/map/marker/stack "
+			"events (%llu stack records)\n",
 			(unsigned long long)d->failed, (unsigned long long)d->free_null,
-			(unsigned long long)d->misaligned, (unsigned long long)d->other);
+			(unsigned long long)d->misaligned, (unsigned long long)d->other,
+			(unsigned long long)d->stacks);
 	if (d->losses)
 		cli_warn("the recording has %llu loss records: events are missing and mwrap's "
 			 "format cannot say so (record the native format to keep them)",
@@ -924,7 +928,7 @@ static int start(struct recorder *r, char *msg, size_t msglen)
 		bpf_map_update_elem(bpf_map__fd(r->skel->maps.traced_pids), &pid, &one, BPF_ANY);
 	}
 	build_header(r);
-	err = drain__init(&r->drain, r->skel, &r->writer, o->alloc ? &r->maps : NULL,
+	err = drain__init(&r->drain, r->skel, &r->writer, o->alloc || o->stack_depth ? &r->maps : NULL,
 			  tape_header__u64(&r->hdr, TAPE_CFG_ZERO_MONO_NS, 0));
 	if (err) {
 		snprintf(msg, msglen, "out of memory");

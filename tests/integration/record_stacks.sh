@@ -30,6 +30,9 @@ syscall_stacks() {
 		return 1
 	chains sysfp fp --syscall-stacks lseek && "$CHECK_STACKS" "$T/sysfp.tape" "$T/sysfp.log" --syscalls ||
 		return 1
+	# Syscalls only: the unwind tables and the maps come all the same.
+	chains sysonly nofp --no-alloc --syscall-stacks lseek &&
+		"$CHECK_STACKS" "$T/sysonly.tape" "$T/sysonly.log" --syscalls-only || return 1
 	# Only the syscalls asked for: no stacks on the others.
 	"$BPFTAPE" dump --no-header --event syscall "$T/sys.tape" | grep -v "lseek(" | grep -q "stack #" &&
 		fail "stacks on syscalls not asked for"
