@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 
 #include "exec_lane.h"
+#include "join.h"
 #include "record_skel.h"
 
 #define MAX_WAITING 4096	/* captures not taken yet; the oldest go beyond */
@@ -113,7 +114,8 @@ void exec_lane__stop(struct exec_lane *l)
 {
 	if (l->running) {
 		l->stopping = true;
-		pthread_join(l->thread, NULL);
+		if (!join_within(l->thread, JOIN_SECONDS, "reading new images"))
+			return;	/* still in use by the thread: left to the exit */
 		l->running = false;
 	}
 	ring_buffer__free(l->rb);

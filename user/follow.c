@@ -15,6 +15,7 @@
 #include "follow.h"
 #include "exec_lane.h"
 #include "grow_array.h"
+#include "join.h"
 #include "image_capture.h"
 #include "probes.h"
 #include "safe_open.h"
@@ -422,6 +423,7 @@ static void watch(struct follower *f, pid_t pid, uint64_t exec_ts)
 static void handle_image(struct follower *f, pid_t pid, uint64_t ts, bool exec,
 			 const struct image_capture *image)
 {
+	struct image_capture *own = NULL;
 	struct lib_set libs;
 	char msg[512];
 
@@ -430,6 +432,9 @@ static void handle_image(struct follower *f, pid_t pid, uint64_t ts, bool exec,
 			watch(f, pid, ts);
 		return;
 	}
+	/* Not read as it happened (no exec lane): now, if it is still there. */
+	if (exec && !image && !f->opts.fixed_libs)
+		image = own = image_capture__read(pid);
 	if (exec && !image && !f->opts.fixed_libs) {
 		/*
 		 * Gone (or exec'd again) before its image could be read: what it
@@ -445,8 +450,10 @@ static void handle_image(struct follower *f, pid_t pid, uint64_t ts, bool exec,
 		probe_libs(f, pid, &libs, ts, msg, sizeof(msg));
 		lib_set__free(&libs);
 	}
-	if (libs_for(f, pid, image, &libs, msg, sizeof(msg)))
+	if (libs_for(f, pid, image, &libs, msg, sizeof(msg))) {
+		image_capture__free(own);
 		return;		/* gone, or no allocator at all: nothing to probe */
+	}
 	if (f->disarmed) {
 		if (lacks(f, pid, &libs))
 			post_gap(f, pid, ts, f->disarm_ts);
@@ -459,6 +466,7 @@ static void handle_image(struct follower *f, pid_t pid, uint64_t ts, bool exec,
 			watch(f, pid, ts);
 	}
 	free_libs(f, &libs);
+	image_capture__free(own);
 }
 
 /* ------------------------------------------------------------------ forks */
@@ -809,14 +817,12 @@ void follower__exec(struct follower *f, pid_t pid, pid_t old_tid, uint64_t ts)
 	struct image_capture *image = NULL;
 
 	/*
-	 * Read by the exec lane as the exec happened; or now, on the drain's
-	 * thread: by the follower's turn the process may be gone.
+	 * Read by the exec lane as the exec happened; else the follower reads
+	 * it on its turn (never this thread, the drain's: reading a process's
+	 * memory can block for as long as a FUSE server the target runs likes).
 	 */
-	if (!f->opts.system_wide && !f->opts.fixed_libs) {
-		image = f->lane ? exec_lane__take(f->lane, pid) : NULL;
-		if (!image)
-			image = image_capture__read(pid);
-	}
+	if (!f->opts.system_wide && !f->opts.fixed_libs && f->lane)
+		image = exec_lane__take(f->lane, pid);
 	queue(f, WORK_EXEC, pid, old_tid, ts, image);
 }
 
@@ -839,7 +845,10 @@ void follower__stop(struct follower *f, uint64_t disarm_ts)
 	pthread_cond_signal(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	if (f->running) {
-		pthread_join(f->thread, NULL);
+		if (!join_within(f->thread, JOIN_SECONDS, "following new processes")) {
+			f->abandoned = true;	/* its queue and tables are its own until the exit */
+			return;
+		}
 		f->running = false;
 	}
 	/* Never started: judge what was queued here. */
@@ -856,6 +865,8 @@ void follower__stop(struct follower *f, uint64_t disarm_ts)
 
 void follower__free(struct follower *f)
 {
+	if (f->abandoned)
+		return;
 	for (size_t i = 0; i < f->nprocs; i++)
 		free(f->procs[i].files);
 	free(f->procs);

@@ -57,6 +57,7 @@ struct follower {
 	bool disarmed;			/* after stop: no more probing, gaps only */
 	uint64_t disarm_ts;
 	struct exec_lane *lane;		/* new images read as execs happen; NULL: none */
+	bool abandoned;			/* its thread did not stop in time: left to the exit */
 	struct traced_proc *procs;	/* guarded by lock */
 	size_t nprocs, cap;
 	struct map_watch *watches;	/* new images whose mappings are being read */

@@ -12,6 +12,7 @@
 #include <bpf/libbpf.h>
 
 #include "grow_array.h"
+#include "join.h"
 #include "record_skel.h"
 #include "safe_open.h"
 #include "unwind_loader.h"
@@ -206,7 +207,8 @@ void unwind_loader__stop(struct unwind_loader *l)
 		l->jobs_tail = NULL;
 		pthread_cond_signal(&l->cond);
 		pthread_mutex_unlock(&l->lock);
-		pthread_join(l->thread, NULL);
+		if (!join_within(l->thread, JOIN_SECONDS, "loading unwind tables"))
+			return;	/* still in use by the thread: left to the exit */
 		l->running = false;
 	}
 	if (l->rows) {
