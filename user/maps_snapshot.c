@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "elf_file.h"
 #include "maps_snapshot.h"
+#include "fuse_mounts.h"
 #include "safe_open.h"
 
 #define RESCAN_INTERVAL 0.1
@@ -383,7 +384,8 @@ void maps_tracker__vma(struct maps_tracker *t, pid_t pid, uint64_t start, uint64
 	m.path = strdup(path ? path : name);
 	if (!m.path)
 		goto out;
-	if (path)
+	/* Not on the drain's thread: a FUSE server would answer the read when it likes. */
+	if (path && !fuse_mounts__has(kdev, pid))
 		m.id = build_id_of(t, path, file_key(dev, ino));
 	if (insert(p, &m)) {
 		free(m.path);
