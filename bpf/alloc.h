@@ -41,9 +41,13 @@ struct stack_rec {
 	struct rec_hdr hdr;	/* kind EV_STACK */
 	__u64 hash;
 	__u32 nframes;
-	__u32 pad;
+	__u32 flags;		/* STACK_F_* */
 	__u64 frames[UNWIND_MAX_DEPTH];
 };
+
+/* How a walk ended, when not at the outermost frame; the tape's stack flags. */
+#define STACK_F_CUT 1		/* at the depth asked for: outer frames not taken */
+#define STACK_F_PARTIAL 2	/* at a frame it could not unwind */
 
 #define STACK_REC_FIXED 40	/* offsetof(struct stack_rec, frames) */
 

@@ -81,6 +81,7 @@ static __always_inline __u64 send_stack(struct stack_walk *s, struct alloc_threa
 	fill_hdr(&r->hdr, EV_STACK, STACK_REC_FIXED, id, now);
 	r->hash = key.hash;
 	r->nframes = s->n > UNWIND_MAX_DEPTH ? UNWIND_MAX_DEPTH : s->n;
+	r->flags = s->flags;
 	for (int i = 0; i < UNWIND_MAX_DEPTH; i++)
 		if (i < r->nframes)
 			r->frames[i] = s->frames[i];

@@ -84,6 +84,8 @@ struct stack_walk {
 	__u64 pc, sp, bp;
 	__u32 n;		/* frames so far */
 	__u32 tgid;
+	__u32 flags;		/* STACK_F_*: how the walk ended */
+	__u32 stopped;		/* a step ended it (else the depth did) */
 	__u64 hash;
 	__u64 window_start;	/* the user address of window[0] */
 	__u64 window_len;	/* bytes of window read */
@@ -280,25 +282,42 @@ static long unwind_step(__u32 i, struct unwind_loop *l)
 	__u64 cfa, ra, saved[2];
 
 	(void)i;
-	if (!s->pc || s->pc >= (1ull << 47) || s->n >= UNWIND_MAX_DEPTH)
+	if (!s->pc || s->pc >= (1ull << 47) || s->n >= UNWIND_MAX_DEPTH) {
+		s->stopped = 1;	/* the end of the chain (a zero return address) */
 		return 1;
+	}
 	s->frames[s->n & (UNWIND_MAX_DEPTH - 1)] = s->pc;
 	s->n++;
 	s->hash = (s->hash ^ s->pc) * 0x100000001b3ull;
 	row = rule_at(l, s->pc);
-	if (!row)
-		return !fp_step(s);
-	if (row->flags & UNWIND_STOP)
+	if (!row) {
+		if (fp_step(s))
+			return 0;
+		/* The outermost frame sets rbp to 0; anything else is a frame not unwound. */
+		s->stopped = 1;
+		if (s->bp)
+			s->flags |= STACK_F_PARTIAL;
 		return 1;
+	}
+	if (row->flags & UNWIND_STOP) {
+		s->stopped = 1;	/* the outermost frame, as its unwind table says */
+		return 1;
+	}
 	cfa = ((row->flags & UNWIND_CFA_RBP) ? s->bp : s->sp) + row->cfa_off;
 	/* The return address, and the word below it: rbp, in the usual frame. */
-	if (read_words(s, cfa - 16, saved))
+	if (read_words(s, cfa - 16, saved)) {
+		s->stopped = 1;
+		s->flags |= STACK_F_PARTIAL;
 		return 1;
+	}
 	ra = saved[1];
 	if (row->rbp_off8 == -2)
 		s->bp = saved[0];
-	else if (row->rbp_off8 && read_words(s, cfa + row->rbp_off8 * 8, saved))
+	else if (row->rbp_off8 && read_words(s, cfa + row->rbp_off8 * 8, saved)) {
+		s->stopped = 1;
+		s->flags |= STACK_F_PARTIAL;
 		return 1;
+	}
 	else if (row->rbp_off8)
 		s->bp = saved[0];
 	s->sp = cfa;
@@ -331,12 +350,17 @@ static __always_inline struct stack_walk *unwind_from(__u64 pc, __u64 sp, __u64 
 	s->tgid = id >> 32;
 	s->hash = 0xcbf29ce484222325ull;
 	s->window_len = 0;
+	s->flags = 0;
+	s->stopped = 0;
 	l.s = s;
 	l.vmas = vmas;
 	l.mm = mm;
 	l.id = id;
 	l.now = now;
 	bpf_loop(depth > UNWIND_MAX_DEPTH ? UNWIND_MAX_DEPTH : depth, unwind_step, &l, 0);
+	/* Every step went on: the depth ended it, if there was a caller left. */
+	if (!s->stopped && s->pc && s->pc < (1ull << 47))
+		s->flags |= STACK_F_CUT;
 	s->hash ^= s->n;
 	return s;
 }

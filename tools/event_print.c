@@ -357,6 +357,10 @@ void print_event_text(FILE *out, const struct tape_event *ev, const struct print
 		fprintf(out, "stack #%u:", ev->stack.id);
 		for (uint32_t i = 0; i < ev->stack.nframes; i++)
 			fprintf(out, " 0x%" PRIx64, ev->stack.frames[i]);
+		if (ev->stack.flags & TAPE_STACK_CUT)
+			fprintf(out, " (cut at the recording's depth)");
+		if (ev->stack.flags & TAPE_STACK_PARTIAL)
+			fprintf(out, " (the walk stopped at a frame it could not unwind)");
 		break;
 	case TAPE_EV_PROBE:
 		fprintf(out, "probes on in %.*s", (int)ev->probe.path_len, ev->probe.path);
@@ -528,6 +532,10 @@ void print_event_json(FILE *out, const struct tape_event *ev, const struct print
 		for (uint32_t i = 0; i < ev->stack.nframes; i++)
 			fprintf(out, "%s\"0x%" PRIx64 "\"", i ? "," : "", ev->stack.frames[i]);
 		fputc(']', out);
+		if (ev->stack.flags & TAPE_STACK_CUT)
+			fprintf(out, ",\"cut\":true");
+		if (ev->stack.flags & TAPE_STACK_PARTIAL)
+			fprintf(out, ",\"partial\":true");
 		break;
 	case TAPE_EV_LOSS:
 		fprintf(out, ",\"lost\":\"%s\"",

@@ -339,6 +339,7 @@ static void write_stack(struct drain *d, const struct stack_rec *r, size_t size)
 	*id = ++d->next_stack_id;
 	ev.stack.id = *id;
 	ev.stack.nframes = r->nframes;
+	ev.stack.flags = r->flags & (STACK_F_CUT | STACK_F_PARTIAL);
 	ev.stack.frames = (const uint64_t *)r->frames;
 	d->stats.stacks++;
 	drain__add(d, &ev);

@@ -62,6 +62,8 @@ _Static_assert(sizeof(struct exit_rec) == 32, "exit_rec layout");
 _Static_assert(sizeof(struct comm_rec) == 40, "comm_rec layout");
 _Static_assert(offsetof(struct record_config, cgroup_id) % 8 == 0, "record_config alignment");
 _Static_assert(offsetof(struct record_config, syscall_bits) % 8 == 0, "record_config alignment");
+_Static_assert(STACK_F_CUT == TAPE_STACK_CUT && STACK_F_PARTIAL == TAPE_STACK_PARTIAL,
+	       "stack flags are the tape's");
 
 #undef SAME
 

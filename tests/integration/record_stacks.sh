@@ -46,8 +46,15 @@ stack_depth_bounds() {
 	chains depth nofp --stack-depth 3 || return 1
 	local longest
 	longest=$("$BPFTAPE" dump --no-header --event stack "$T/depth.tape" |
-		awk '{ n = NF - 5; if (n > m) m = n } END { print m + 0 }')
+		awk '{ n = 0; for (i = 1; i <= NF; i++) n += $i ~ /^0x/; if (n > m) m = n } END { print m + 0 }')
 	[ "$longest" -ge 1 ] && [ "$longest" -le 3 ] || fail "longest stack has $longest frames, expected 1 to 3"
+	# The chains are deeper than 3: their stacks say they were cut.
+	"$BPFTAPE" dump --no-header --json --event stack "$T/depth.tape" | grep -q '"cut":true' ||
+		fail "no stack says it was cut at the depth"
+	# And whole ones do not: the deepest chain has 8 frames and main's callers.
+	chains whole nofp --stack-depth 64 || return 1
+	! "$BPFTAPE" dump --no-header --json --event stack "$T/whole.tape" | grep -q '"cut":true' ||
+		fail "a stack walked to its end says it was cut"
 }
 
 no_stacks() {
